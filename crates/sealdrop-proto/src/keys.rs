@@ -1,0 +1,379 @@
+//! Every person's two key pairs: Ed25519 to sign, X25519 to receive envelopes.
+//!
+//! Secret halves live only in [`SigningSecret`], [`DecryptionSecret`] and
+//! [`SecretIdentity`]: no `Clone`, no `Serialize`, a `Debug` that prints the
+//! public half only, zeroized on drop, and raw bytes only through the
+//! explicitly named [`SecretIdentity::to_secret_bytes`] for the keystore.
+//!
+//! Signing is crate-private: a secret key signs only the labelled encodings
+//! that this crate's message types build, never bytes chosen by a caller.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use rand_core::CryptoRng;
+use thiserror::Error;
+use x25519_dalek::StaticSecret;
+use zeroize::Zeroizing;
+
+use crate::codec::{Decode, DecodeError, Decoder, Encode, Encoder};
+use crate::ids::{IdParseError, PersonId};
+
+/// A signature did not verify, or was made by a key that was not allowed to.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SignatureError {
+    #[error("the signature does not verify")]
+    Invalid,
+    #[error("the message was signed by a key that is not allowed to sign it")]
+    UnauthorisedSigner,
+}
+
+/// An Ed25519 signing key. Zeroized on drop (ed25519-dalek's `zeroize`).
+pub struct SigningSecret(SigningKey);
+
+/// An X25519 decryption key. Zeroized on drop (x25519-dalek's `zeroize`).
+pub struct DecryptionSecret(StaticSecret);
+
+impl SigningSecret {
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self(SigningKey::from_bytes(&seed))
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.0.verifying_key()
+    }
+
+    /// Ed25519 over `label ‖ message`; only this crate's message types call it.
+    pub(crate) fn sign_labelled(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
+        let mut input = Vec::with_capacity(label.len() + message.len());
+        input.extend_from_slice(label);
+        input.extend_from_slice(message);
+        self.0.sign(&input).to_bytes()
+    }
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningSecret")
+            .field("public", &Hex(self.verifying_key().as_bytes()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl DecryptionSecret {
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        Self(StaticSecret::random_from_rng(rng))
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        x25519_dalek::PublicKey::from(&self.0).to_bytes()
+    }
+
+    /// The raw scalar, for building the HPKE private key; kept in a
+    /// zeroizing buffer.
+    pub(crate) fn scalar_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+}
+
+impl fmt::Debug for DecryptionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecryptionSecret")
+            .field("public", &Hex(&self.public_key()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's (or one shopper pseudonym's) two secret keys.
+#[derive(Debug)]
+pub struct SecretIdentity {
+    signing: SigningSecret,
+    decryption: DecryptionSecret,
+}
+
+impl SecretIdentity {
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        Self {
+            signing: SigningSecret::generate(rng),
+            decryption: DecryptionSecret::generate(rng),
+        }
+    }
+
+    pub fn public(&self) -> PublicIdentity {
+        PublicIdentity {
+            signing: self.signing.verifying_key(),
+            decryption: self.decryption.public_key(),
+        }
+    }
+
+    pub fn id(&self) -> PersonId {
+        self.public().id()
+    }
+
+    pub fn signing(&self) -> &SigningSecret {
+        &self.signing
+    }
+
+    pub fn decryption(&self) -> &DecryptionSecret {
+        &self.decryption
+    }
+
+    /// The 64 secret bytes (Ed25519 seed ‖ X25519 scalar), only for writing
+    /// into an encrypted keystore. The buffer zeroizes itself.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 64]> {
+        let mut out = Zeroizing::new([0u8; 64]);
+        out[..32].copy_from_slice(self.signing.0.as_bytes());
+        out[32..].copy_from_slice(self.decryption.scalar_bytes().as_ref());
+        out
+    }
+
+    /// Rebuilds the identity from [`Self::to_secret_bytes`].
+    pub fn from_secret_bytes(bytes: &[u8; 64]) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        seed.copy_from_slice(&bytes[..32]);
+        let mut scalar = Zeroizing::new([0u8; 32]);
+        scalar.copy_from_slice(&bytes[32..]);
+        Self {
+            signing: SigningSecret(SigningKey::from_bytes(&seed)),
+            decryption: DecryptionSecret(StaticSecret::from(*scalar)),
+        }
+    }
+}
+
+/// A person's public keys. Constructed only from keys that pass the checks
+/// below, so holding one means the keys are usable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicIdentity {
+    signing: VerifyingKey,
+    decryption: [u8; 32],
+}
+
+/// Why public key bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KeyError {
+    #[error("the Ed25519 key is not a valid point")]
+    InvalidSigningKey,
+    #[error("the Ed25519 key is not canonically encoded")]
+    NonCanonicalSigningKey,
+    #[error("the Ed25519 key has small order (a weak key)")]
+    WeakSigningKey,
+    #[error("the X25519 key has small order and would give an all-zero shared secret")]
+    WeakDecryptionKey,
+    #[error("the key bundle is malformed: {0}")]
+    Bundle(#[from] IdParseError),
+    #[error("the key bundle does not decode: {0}")]
+    BundleDecode(#[from] DecodeError),
+}
+
+impl PublicIdentity {
+    pub fn from_bytes(signing: &[u8; 32], decryption: &[u8; 32]) -> Result<Self, KeyError> {
+        Ok(Self {
+            signing: parse_verifying_key(signing)?,
+            decryption: check_x25519_public(decryption)?,
+        })
+    }
+
+    pub fn id(&self) -> PersonId {
+        PersonId::from_public_keys(self.signing.as_bytes(), &self.decryption)
+    }
+
+    pub fn signing_key(&self) -> &[u8; 32] {
+        self.signing.as_bytes()
+    }
+
+    pub fn decryption_key(&self) -> &[u8; 32] {
+        &self.decryption
+    }
+
+    /// Strict Ed25519 verification of `signature` over `label ‖ message`.
+    pub fn verify_labelled(
+        &self,
+        label: &[u8],
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<(), SignatureError> {
+        verify_labelled(&self.signing, label, message, signature)
+    }
+
+    /// The copy-pasteable form: `sdkey` + Crockford base32 of both keys + a
+    /// two-character checksum.
+    pub fn to_bundle(&self) -> String {
+        crate::ids::encode_checked("sdkey", &self.to_bytes())
+    }
+
+    pub fn from_bundle(text: &str) -> Result<Self, KeyError> {
+        let bytes: [u8; 64] = crate::ids::decode_checked("sdkey", text)?;
+        Ok(Self::from_bytes_array(&bytes)?)
+    }
+
+    fn from_bytes_array(bytes: &[u8; 64]) -> Result<Self, DecodeError> {
+        Self::from_bytes(&Decoder::new(bytes).array("signing key")?, &{
+            let mut d = [0u8; 32];
+            d.copy_from_slice(&bytes[32..]);
+            d
+        })
+        .map_err(|_| DecodeError::InvalidKey {
+            field: "public identity",
+        })
+    }
+}
+
+impl fmt::Debug for PublicIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicIdentity({})", self.id())
+    }
+}
+
+impl FromStr for PublicIdentity {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_bundle(s)
+    }
+}
+
+impl Encode for PublicIdentity {
+    fn encode(&self, e: &mut Encoder) {
+        e.raw(self.signing.as_bytes()).raw(&self.decryption);
+    }
+}
+
+impl Decode for PublicIdentity {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let signing: [u8; 32] = d.array("ed25519 public key")?;
+        let decryption: [u8; 32] = d.array("x25519 public key")?;
+        Self::from_bytes(&signing, &decryption).map_err(|_| DecodeError::InvalidKey {
+            field: "public identity",
+        })
+    }
+}
+
+/// Parses an Ed25519 public key, refusing non-canonical encodings and
+/// small-order points, so that every accepted key has one encoding.
+pub fn parse_verifying_key(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidSigningKey)?;
+    if key.to_edwards().compress().to_bytes() != *bytes {
+        return Err(KeyError::NonCanonicalSigningKey);
+    }
+    if key.is_weak() {
+        return Err(KeyError::WeakSigningKey);
+    }
+    Ok(key)
+}
+
+/// Refuses X25519 public keys of small order: a Diffie-Hellman with any
+/// clamped scalar against them gives all zeros (RFC 7748 §6.1).
+fn check_x25519_public(bytes: &[u8; 32]) -> Result<[u8; 32], KeyError> {
+    // Clamping clears the cofactor bits, so the product is zero exactly when
+    // the point's order divides 8; any fixed scalar serves as the probe.
+    let probe = x25519_dalek::x25519([9u8; 32], *bytes);
+    if probe == [0u8; 32] {
+        Err(KeyError::WeakDecryptionKey)
+    } else {
+        Ok(*bytes)
+    }
+}
+
+/// Strict Ed25519 verification of `signature` over `label ‖ message`.
+pub(crate) fn verify_labelled(
+    key: &VerifyingKey,
+    label: &[u8],
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), SignatureError> {
+    let mut input = Vec::with_capacity(label.len() + message.len());
+    input.extend_from_slice(label);
+    input.extend_from_slice(message);
+    key.verify_strict(&input, &Signature::from_bytes(signature))
+        .map_err(|_| SignatureError::Invalid)
+}
+
+/// Lowercase hex for public values in `Debug` output.
+pub(crate) struct Hex<'a>(pub &'a [u8]);
+
+impl fmt::Debug for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_rng::TestRng;
+
+    #[test]
+    fn secret_bytes_round_trip() {
+        let mut rng = TestRng::new(b"keys");
+        let alice = SecretIdentity::generate(&mut rng);
+        let again = SecretIdentity::from_secret_bytes(&alice.to_secret_bytes());
+        assert_eq!(alice.public(), again.public());
+        assert_eq!(alice.id(), again.id());
+    }
+
+    #[test]
+    fn bundle_round_trips_and_rejects_typos() {
+        let mut rng = TestRng::new(b"bundle");
+        let alice = SecretIdentity::generate(&mut rng).public();
+        let bundle = alice.to_bundle();
+        assert_eq!(bundle.parse::<PublicIdentity>(), Ok(alice));
+        let mut typo: Vec<char> = bundle.chars().collect();
+        typo[20] = if typo[20] == 'a' { 'b' } else { 'a' };
+        let typo: String = typo.into_iter().collect();
+        assert!(typo.parse::<PublicIdentity>().is_err());
+    }
+
+    #[test]
+    fn small_order_keys_are_refused() {
+        let mut rng = TestRng::new(b"weak");
+        let good = SecretIdentity::generate(&mut rng).public();
+        // The identity point (y = 1) has order 1.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(
+            PublicIdentity::from_bytes(&identity, good.decryption_key()),
+            Err(KeyError::WeakSigningKey)
+        );
+        // u = 0 and u = 1 have small order on Curve25519.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        for weak in [[0u8; 32], one] {
+            assert_eq!(
+                PublicIdentity::from_bytes(good.signing_key(), &weak),
+                Err(KeyError::WeakDecryptionKey)
+            );
+        }
+    }
+
+    #[test]
+    fn non_canonical_ed25519_encoding_is_refused() {
+        // y in [p, 2^255) encodes y - p a second time; decompression reduces
+        // it, so only the re-encoding check stands between it and acceptance.
+        let mut rng = TestRng::new(b"noncanon");
+        let good = SecretIdentity::generate(&mut rng).public();
+        let mut refused = 0;
+        for k in 2u8..19 {
+            let mut y = [0xffu8; 32];
+            y[0] = 0xed + k; // p = 2^255 - 19 = ff..ff7f with low byte 0xed
+            y[31] = 0x7f;
+            let Ok(point) = VerifyingKey::from_bytes(&y) else {
+                continue;
+            };
+            if point.is_weak() {
+                continue;
+            }
+            assert_eq!(
+                PublicIdentity::from_bytes(&y, good.decryption_key()),
+                Err(KeyError::NonCanonicalSigningKey)
+            );
+            refused += 1;
+        }
+        assert!(refused > 0, "no non-canonical valid point among p+2..p+18");
+    }
+}

@@ -1,0 +1,149 @@
+//! `Signed<T>`: a message body, the Ed25519 key that signed it, and the
+//! signature over `T::LABEL ‖ body`.
+//!
+//! ```text
+//! signed<T> = bytes<T::MAX_BODY>(body) ‖ signer_key[32] ‖ signature[64]
+//! signature = Ed25519(signer, T::LABEL ‖ body)          verified strictly
+//! ```
+//!
+//! The body bytes are the signer's own canonical encoding: decoding refuses a
+//! body whose re-encoding differs. Verification of the signature and the
+//! decision whether that signer may sign are separate steps: every caller
+//! names the keys it accepts ([`Signed::verify_by`]).
+
+use std::fmt;
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::codec::{Decode, DecodeError, Decoder, Encode, Encoder};
+use crate::hash::{self, Digest};
+use crate::keys::{self, PublicIdentity, SignatureError, SigningSecret};
+
+/// A message type that is signed, with its own domain-separation label.
+pub trait SignedBody: Encode + Decode {
+    /// The label signed before the body; unique per message type.
+    const LABEL: &'static [u8];
+    /// The largest body accepted when decoding, in bytes.
+    const MAX_BODY: usize;
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Signed<T> {
+    body: T,
+    body_bytes: Vec<u8>,
+    signer: VerifyingKey,
+    signature: [u8; 64],
+}
+
+impl<T: SignedBody> Signed<T> {
+    /// Encodes `body` and signs `T::LABEL ‖ body`.
+    pub fn sign(body: T, signer: &SigningSecret) -> Self {
+        let body_bytes = body.to_bytes();
+        let signature = signer.sign_labelled(T::LABEL, &body_bytes);
+        Self {
+            body,
+            body_bytes,
+            signer: signer.verifying_key(),
+            signature,
+        }
+    }
+
+    /// Verifies the signature strictly and that the signer is `allowed`.
+    pub fn verify_by(&self, allowed: &PublicIdentity) -> Result<&T, SignatureError> {
+        self.verify_by_key(allowed.signing_key())
+    }
+
+    /// Verifies the signature strictly and that the signer is one of `allowed`.
+    pub fn verify_by_any<'a>(
+        &self,
+        allowed: impl IntoIterator<Item = &'a PublicIdentity>,
+    ) -> Result<&'a PublicIdentity, SignatureError> {
+        let signer = allowed
+            .into_iter()
+            .find(|p| p.signing_key() == self.signer.as_bytes())
+            .ok_or(SignatureError::UnauthorisedSigner)?;
+        self.check_signature()?;
+        Ok(signer)
+    }
+
+    /// Verifies the signature strictly and that it was made by the raw
+    /// Ed25519 key `allowed` (for keys that are not a person's, like the
+    /// server's log key).
+    pub fn verify_by_key(&self, allowed: &[u8; 32]) -> Result<&T, SignatureError> {
+        if self.signer.as_bytes() != allowed {
+            return Err(SignatureError::UnauthorisedSigner);
+        }
+        self.check_signature()?;
+        Ok(&self.body)
+    }
+
+    fn check_signature(&self) -> Result<(), SignatureError> {
+        keys::verify_labelled(&self.signer, T::LABEL, &self.body_bytes, &self.signature)
+    }
+
+    /// The body before any check: for routing and for looking up which keys
+    /// may have signed it, never for acting on.
+    pub fn unverified_body(&self) -> &T {
+        &self.body
+    }
+
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body_bytes
+    }
+
+    pub fn signer_key(&self) -> &[u8; 32] {
+        self.signer.as_bytes()
+    }
+
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
+    /// SHA-256(label ‖ the whole signed encoding): names this exact signed
+    /// message, signature included.
+    pub fn hash(&self, label: &[u8]) -> Digest {
+        hash::labelled(label, &[&self.to_bytes()])
+    }
+}
+
+impl<T: SignedBody> Encode for Signed<T> {
+    fn encode(&self, e: &mut Encoder) {
+        e.bytes(&self.body_bytes)
+            .raw(self.signer.as_bytes())
+            .raw(&self.signature);
+    }
+}
+
+impl<T: SignedBody> Decode for Signed<T> {
+    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let body_bytes = d.bytes("signed body", T::MAX_BODY)?.to_vec();
+        let signer_bytes: [u8; 32] = d.array("signer key")?;
+        let signature: [u8; 64] = d.array("signature")?;
+        let body = T::from_bytes(&body_bytes)?;
+        if body.to_bytes() != body_bytes {
+            return Err(DecodeError::NotCanonical {
+                field: "signed body",
+                reason: "re-encoding differs",
+            });
+        }
+        let signer =
+            keys::parse_verifying_key(&signer_bytes).map_err(|_| DecodeError::InvalidKey {
+                field: "signer key",
+            })?;
+        Ok(Self {
+            body,
+            body_bytes,
+            signer,
+            signature,
+        })
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Signed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signed")
+            .field("body", &self.body)
+            .field("signer", &keys::Hex(self.signer.as_bytes()))
+            .finish_non_exhaustive()
+    }
+}
