@@ -147,3 +147,94 @@ impl<T: fmt::Debug> fmt::Debug for Signed<T> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretIdentity;
+    use crate::labels;
+    use crate::messages::{AuthPurpose, AuthResponse, DeletionRequest};
+    use crate::test_rng::TestRng;
+
+    const SIGNATURE_LABELS: &[&[u8]] = &[
+        labels::SIG_AUTH_RESPONSE,
+        labels::SIG_DESCRIPTOR,
+        labels::SIG_INVITE,
+        labels::SIG_ENROLMENT,
+        labels::SIG_REPORT,
+        labels::SIG_GRANT,
+        labels::SIG_DELETION,
+        labels::SIG_ACKNOWLEDGEMENT,
+    ];
+
+    #[test]
+    fn no_message_of_one_type_verifies_as_another() {
+        let mut rng = TestRng::new(b"domains");
+        let alice = SecretIdentity::generate(&mut rng);
+        let message = b"the same bytes under every label";
+        for signed_as in SIGNATURE_LABELS {
+            let sig = alice.signing().sign_labelled(signed_as, message);
+            for checked_as in SIGNATURE_LABELS {
+                let result = alice.public().verify_labelled(checked_as, message, &sig);
+                assert_eq!(result.is_ok(), signed_as == checked_as);
+            }
+        }
+    }
+
+    #[test]
+    fn a_signed_message_does_not_decode_or_verify_as_another_type() {
+        let mut rng = TestRng::new(b"typed");
+        let alice = SecretIdentity::generate(&mut rng);
+        let auth = Signed::sign(
+            AuthResponse {
+                origin: "https://x".into(),
+                purpose: AuthPurpose::Session,
+                nonce: [1; 32],
+                time: 5,
+                person: alice.id(),
+            },
+            alice.signing(),
+        );
+        let bytes = auth.to_bytes();
+        assert!(Signed::<DeletionRequest>::from_bytes(&bytes).is_err());
+        // Reinterpret the same signature over the same body under another
+        // label: only the body's own type verifies.
+        let sig = auth.signature();
+        assert!(
+            alice
+                .public()
+                .verify_labelled(labels::SIG_DELETION, auth.body_bytes(), sig)
+                .is_err()
+        );
+        assert!(auth.verify_by(&alice.public()).is_ok());
+    }
+
+    #[test]
+    fn verification_names_the_allowed_signer() {
+        let mut rng = TestRng::new(b"allowed");
+        let alice = SecretIdentity::generate(&mut rng);
+        let bob = SecretIdentity::generate(&mut rng);
+        let msg = Signed::sign(
+            DeletionRequest {
+                program_id: crate::ProgramId::from_bytes([1; 16]),
+                report_id: crate::ReportId::from_bytes([2; 16]),
+                shopper: alice.id(),
+                requested_at: 9,
+            },
+            alice.signing(),
+        );
+        assert!(msg.verify_by(&alice.public()).is_ok());
+        assert_eq!(
+            msg.verify_by(&bob.public()).map(|_| ()),
+            Err(SignatureError::UnauthorisedSigner)
+        );
+        let mut bytes = msg.to_bytes();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = Signed::<DeletionRequest>::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            tampered.verify_by(&alice.public()).map(|_| ()),
+            Err(SignatureError::Invalid)
+        );
+    }
+}
