@@ -1,6 +1,9 @@
 //! Program descriptor chains, invites and enrolments: the trust model's
 //! rules, each with its refusals.
 
+// Tests may panic: a failed expectation should stop the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{NOW, TestRng, World};

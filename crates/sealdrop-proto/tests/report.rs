@@ -1,6 +1,9 @@
 //! Sealed reports: round trips, re-wrapping, grants, auditing, and every
 //! tampering the spec names, each refused with the right error.
 
+// Tests may panic: a failed expectation should stop the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{NOW, Sealed, World};

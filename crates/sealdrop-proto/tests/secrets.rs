@@ -1,5 +1,8 @@
 //! `{:?}` of every secret-bearing type prints no secret bytes.
 
+// Tests may panic: a failed expectation should stop the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{TestRng, World};

