@@ -385,17 +385,19 @@ impl DescriptorChain {
         &mut self,
         path: impl IntoIterator<Item = SignedDescriptor>,
     ) -> Result<Accepted, DescriptorError> {
+        // All or nothing: a path that breaks part-way leaves the chain as
+        // it was.
+        let mut trial = self.clone();
         let mut advanced = None;
         for next in path {
             let version = next.unverified_body().version;
-            if version == self.current().version && hash_of(&next) == self.current_hash {
+            if version == trial.current().version && hash_of(&next) == trial.current_hash {
                 continue;
             }
-            let mut trial = self.clone();
             trial.advance(next)?;
-            *self = trial;
             advanced = Some(version);
         }
+        *self = trial;
         Ok(advanced.map_or(Accepted::Unchanged, Accepted::Advanced))
     }
 }

@@ -162,6 +162,8 @@ pub enum KeyError {
     WeakSigningKey,
     #[error("the X25519 key has small order and would give an all-zero shared secret")]
     WeakDecryptionKey,
+    #[error("the X25519 key is not canonically encoded")]
+    NonCanonicalDecryptionKey,
     #[error("the key bundle is malformed: {0}")]
     Bundle(#[from] IdParseError),
     #[error("the key bundle does not decode: {0}")]
@@ -267,6 +269,13 @@ pub fn parse_verifying_key(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
 /// Refuses X25519 public keys of small order: a Diffie-Hellman with any
 /// clamped scalar against them gives all zeros (RFC 7748 §6.1).
 fn check_x25519_public(bytes: &[u8; 32]) -> Result<[u8; 32], KeyError> {
+    // One key, one encoding: the top bit clear and the value below
+    // p = 2^255 - 19 (little-endian), so each key pair has exactly one ID.
+    let at_least_p =
+        bytes[31] == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed;
+    if bytes[31] & 0x80 != 0 || at_least_p {
+        return Err(KeyError::NonCanonicalDecryptionKey);
+    }
     // Clamping clears the cofactor bits, so the product is zero exactly when
     // the point's order divides 8; any fixed scalar serves as the probe.
     let probe = x25519_dalek::x25519([9u8; 32], *bytes);
@@ -347,6 +356,23 @@ mod tests {
             assert_eq!(
                 PublicIdentity::from_bytes(good.signing_key(), &weak),
                 Err(KeyError::WeakDecryptionKey)
+            );
+        }
+    }
+
+    #[test]
+    fn non_canonical_x25519_encoding_is_refused() {
+        let mut rng = TestRng::new(b"x-noncanon");
+        let good = SecretIdentity::generate(&mut rng).public();
+        let mut high_bit = *good.decryption_key();
+        high_bit[31] |= 0x80;
+        let mut p_plus_9 = [0xffu8; 32];
+        p_plus_9[0] = 0xed + 9; // p + 9 encodes the base point u = 9 again
+        p_plus_9[31] = 0x7f;
+        for bad in [high_bit, p_plus_9] {
+            assert_eq!(
+                PublicIdentity::from_bytes(good.signing_key(), &bad),
+                Err(KeyError::NonCanonicalDecryptionKey)
             );
         }
     }

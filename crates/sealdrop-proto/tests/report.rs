@@ -343,16 +343,17 @@ fn a_signature_by_another_key_is_refused_and_resigning_breaks_decryption() {
     let impostor = SecretIdentity::generate(&mut w.rng);
     let mut claimed = s.report.clone();
     claimed.header.core.shopper = impostor.public();
+    let v3 = v3(&w);
     let resigned = claimed
-        .rewrap(&s.key, &impostor, w.v2.unverified_body(), &mut w.rng)
+        .rewrap(&s.key, &impostor, v3.unverified_body(), &mut w.rng)
         .unwrap();
     let record = verify(&resigned);
     let env = resigned
         .envelopes
         .iter()
-        .find(|e| e.recipient == w.reviewer.id())
+        .find(|e| e.recipient == w.manager.id())
         .unwrap();
-    let key = record.unwrap_key(env, &w.reviewer).unwrap();
+    let key = record.unwrap_key(env, &w.manager).unwrap();
     assert!(matches!(
         record
             .opener(&key)
@@ -560,4 +561,106 @@ fn a_descriptor_with_no_recipients_cannot_be_sealed_to() {
         Err(ReportError::NoRecipients)
     ));
     let _ = DescriptorChain::resume_trusted(w.v2.clone());
+}
+
+#[test]
+fn a_report_must_be_addressed_to_exactly_the_current_recipients() {
+    let mut w = World::new(b"addressed");
+    let s = sealed_with_photos(&mut w);
+    s.report.check_addressed_to(w.v2.unverified_body()).unwrap();
+    let v3 = v3(&w);
+    assert!(matches!(
+        s.report.check_addressed_to(v3.unverified_body()),
+        Err(ReportError::StaleList {
+            sealed_for: 2,
+            current: 3
+        })
+    ));
+    let mut short = s.report.clone();
+    short.envelopes.pop();
+    assert!(matches!(
+        short.check_addressed_to(w.v2.unverified_body()),
+        Err(ReportError::WrongRecipients)
+    ));
+    let other = World::new(b"elsewhere");
+    assert!(matches!(
+        s.report.check_addressed_to(other.v2.unverified_body()),
+        Err(ReportError::WrongProgram)
+    ));
+    // Re-wrapping for the same (or an older) version is refused.
+    assert!(matches!(
+        s.report
+            .rewrap(&s.key, &w.shopper, w.v2.unverified_body(), &mut w.rng),
+        Err(ReportError::NotNewer)
+    ));
+}
+
+/// A reader that fails after `ok` bytes.
+struct FailingReader {
+    ok: usize,
+}
+
+impl std::io::Read for FailingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ok == 0 {
+            return Err(std::io::Error::other("disk unplugged"));
+        }
+        let n = buf.len().min(self.ok);
+        buf[..n].fill(7);
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_stream_that_fails_part_way_abandons_the_report() {
+    let mut w = World::new(b"abandon");
+    let d = w.v2.unverified_body().clone();
+    let shopper = SecretIdentity::generate(&mut w.rng);
+    let mut sealer =
+        sealdrop_proto::report::ReportSealer::new(&shopper, &d, NOW * 1000, &mut w.rng).unwrap();
+    let content = ReportContent {
+        answers: b"{}".to_vec(),
+        attachments: vec![sealdrop_proto::report::AttachmentMeta {
+            file_name: "a.jpg".into(),
+            captured_at: None,
+            media_type: "image/jpeg".into(),
+        }],
+    };
+    sealer.seal_content(&content, &mut Vec::new()).unwrap();
+    let mut out = Vec::new();
+    assert!(matches!(
+        sealer.seal_attachment(&mut FailingReader { ok: 3 * CHUNK }, &mut out),
+        Err(ReportError::Io(_))
+    ));
+    // Retrying under the same stream key could reuse nonces: refused.
+    assert!(matches!(
+        sealer.seal_attachment(&mut &b"x"[..], &mut Vec::new()),
+        Err(ReportError::Abandoned)
+    ));
+    let mut rng = common::TestRng::new(b"y");
+    assert!(matches!(
+        sealer.finish(&mut rng),
+        Err(ReportError::Abandoned)
+    ));
+}
+
+#[test]
+fn only_lengths_that_sealing_produces_decode() {
+    use sealdrop_proto::report::StreamDigest;
+    for len in [
+        0u64,
+        1,
+        100,
+        CHUNK as u64,
+        CHUNK as u64 + 1,
+        3 * CHUNK as u64 - 7,
+    ] {
+        let sealed = StreamDigest::sealed_len(len);
+        assert!(StreamDigest::is_possible_len(sealed), "{len}");
+    }
+    let full = (CHUNK + TAG) as u64;
+    for bad in [0u64, 15, full + 1, full + 16, 2 * full + 3] {
+        assert!(!StreamDigest::is_possible_len(bad), "{bad}");
+    }
 }

@@ -50,6 +50,8 @@ pub enum GrantError {
     BadSignature,
     #[error("a grant holds 1 to 10000 envelopes")]
     TooManyEntries,
+    #[error("a grant holds one envelope per report")]
+    DuplicateReport,
 }
 
 impl GrantRecord {
@@ -60,9 +62,15 @@ impl GrantRecord {
         descriptor: &ProgramDescriptor,
     ) -> Result<SignedGrant, GrantError> {
         self.envelopes.sort_by_key(|(id, _)| *id);
-        self.envelopes.dedup_by_key(|(id, _)| *id);
         if self.envelopes.is_empty() || self.envelopes.len() > MAX_GRANT_ENTRIES {
             return Err(GrantError::TooManyEntries);
+        }
+        if self
+            .envelopes
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.0 == b.0))
+        {
+            return Err(GrantError::DuplicateReport);
         }
         if !descriptor.is_manager(&manager.id()) {
             return Err(GrantError::NotSignedByManager);
@@ -129,6 +137,12 @@ impl Decode for GrantRecord {
             })?,
         };
         check_strictly_sorted(&grant.envelopes, "grant entries", |(id, _)| *id)?;
+        if grant.envelopes.is_empty() {
+            return Err(DecodeError::Invalid {
+                field: "grant entries",
+                reason: "a grant holds at least one envelope",
+            });
+        }
         Ok(grant)
     }
 }

@@ -31,6 +31,12 @@ pub const MAX_ATTACHMENTS: usize = 64;
 pub const MAX_FILE_NAME_LEN: usize = 255;
 pub const MAX_MEDIA_TYPE_LEN: usize = 127;
 const CONTENT_FORMAT: u16 = 1;
+/// The longest encoded content (stream 0 plaintext) that can decode.
+pub const MAX_CONTENT_LEN: usize = 2
+    + 4
+    + MAX_ANSWERS_LEN
+    + 4
+    + MAX_ATTACHMENTS * (4 + MAX_FILE_NAME_LEN + 9 + 4 + MAX_MEDIA_TYPE_LEN);
 
 /// The parts of H0 fixed when the report is sealed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,14 +87,21 @@ impl Encode for ReportCore {
 impl Decode for ReportCore {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.version("protocol", PROTOCOL_VERSION)?;
-        Ok(Self {
+        let core = Self {
             program_id: d.value()?,
             shopper: d.value()?,
             report_id: d.value()?,
             created_at: d.u64("created at")?,
             questionnaire_digest: d.array("questionnaire digest")?,
             key_commitment: d.array("key commitment")?,
-        })
+        };
+        if core.created_at != core.report_id.unix_millis() / 1000 {
+            return Err(DecodeError::Invalid {
+                field: "created at",
+                reason: "differs from the time in the report ID",
+            });
+        }
+        Ok(core)
     }
 }
 

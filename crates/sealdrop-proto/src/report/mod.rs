@@ -1,6 +1,6 @@
 //! The sealed report: header H0, content key and derivations, STREAM
 //! encryption, HPKE envelopes, the shopper's signature, opening, re-wrapping
-//! and grants. See `docs/PROTOCOL.md` §5–§7.
+//! and grants. See `docs/PROTOCOL.md` §8–§10.
 
 use thiserror::Error;
 
@@ -10,6 +10,7 @@ use crate::ids::PersonId;
 pub mod content_key;
 pub mod envelope;
 pub mod grant;
+mod hash_sink;
 pub mod header;
 mod open;
 mod seal;
@@ -55,6 +56,16 @@ pub enum ReportError {
     WrongShopper,
     #[error("the content key does not match the report's key commitment")]
     KeyMismatch,
+    #[error(
+        "the report is sealed for descriptor version {sealed_for}, the current one is {current}"
+    )]
+    StaleList { sealed_for: u64, current: u64 },
+    #[error("the report's envelopes are not exactly the descriptor's recipients")]
+    WrongRecipients,
+    #[error("re-wrapping needs a newer descriptor version than the report was sealed for")]
+    NotNewer,
+    #[error("an earlier stream of this report failed; start a new report")]
+    Abandoned,
     #[error("the report is malformed: {0}")]
     Malformed(#[from] DecodeError),
     #[error("a stream is longer than the limit")]

@@ -7,7 +7,7 @@ use crate::keys::SecretIdentity;
 use crate::report::ReportError;
 use crate::report::content_key::{ContentKey, KeySchedule};
 use crate::report::envelope::Envelope;
-use crate::report::header::ReportContent;
+use crate::report::header::{MAX_CONTENT_LEN, ReportContent};
 use crate::report::sealed::VerifiedRecord;
 use crate::report::stream::{self, StreamDigest, StreamError};
 
@@ -102,6 +102,12 @@ impl ReportOpener<'_> {
     /// Decrypts stream 0 and returns the content only once the whole stream
     /// authenticated and matched its signed digest.
     pub fn open_content(&self, input: &mut impl Read) -> Result<ReportContent, ReportError> {
+        // Stream 0 is read into memory: refuse a signed length that no valid
+        // content could have before reading anything.
+        let max = StreamDigest::sealed_len(MAX_CONTENT_LEN as u64);
+        if self.record.stream(0)?.ciphertext_len > max {
+            return Err(ReportError::TooLong);
+        }
         let mut plaintext = zeroize::Zeroizing::new(Vec::new());
         self.open_stream(0, input, &mut *plaintext)?;
         let content =

@@ -28,6 +28,10 @@ pub struct ReportSealer<'a> {
     schedule: KeySchedule,
     attachments_expected: Option<usize>,
     streams: Vec<StreamDigest>,
+    /// Set when a stream failed part-way. Its key and nonces may have
+    /// produced output already; sealing anything more under them could reuse
+    /// a nonce, so the whole report is abandoned.
+    failed: bool,
 }
 
 impl std::fmt::Debug for ReportSealer<'_> {
@@ -71,6 +75,7 @@ impl<'a> ReportSealer<'a> {
             schedule,
             attachments_expected: None,
             streams: Vec::new(),
+            failed: false,
         })
     }
 
@@ -84,6 +89,9 @@ impl<'a> ReportSealer<'a> {
         content: &ReportContent,
         out: &mut impl Write,
     ) -> Result<StreamDigest, ReportError> {
+        if self.failed {
+            return Err(ReportError::Abandoned);
+        }
         if self.attachments_expected.is_some() {
             return Err(ReportError::StreamOrder);
         }
@@ -111,14 +119,24 @@ impl<'a> ReportSealer<'a> {
         input: &mut impl Read,
         out: &mut impl Write,
     ) -> Result<StreamDigest, ReportError> {
+        if self.failed {
+            return Err(ReportError::Abandoned);
+        }
         if self.streams.len() >= MAX_STREAMS {
             return Err(ReportError::StreamOrder);
         }
         let index = u32::try_from(self.streams.len()).map_err(|_| ReportError::StreamOrder)?;
         let key = self.schedule.stream_key(index);
-        let digest = stream::seal(&key, &self.core_hash, input, out)?;
-        self.streams.push(digest);
-        Ok(digest)
+        match stream::seal(&key, &self.core_hash, input, out) {
+            Ok(digest) => {
+                self.streams.push(digest);
+                Ok(digest)
+            }
+            Err(e) => {
+                self.failed = true;
+                Err(e.into())
+            }
+        }
     }
 
     /// Wraps the content key for every recipient of the descriptor and signs.
@@ -128,6 +146,9 @@ impl<'a> ReportSealer<'a> {
         self,
         rng: &mut impl CryptoRng,
     ) -> Result<(SealedReport, ContentKey), ReportError> {
+        if self.failed {
+            return Err(ReportError::Abandoned);
+        }
         if self.attachments_expected.map(|n| n + 1) != Some(self.streams.len()) {
             return Err(ReportError::StreamOrder);
         }
@@ -179,6 +200,9 @@ impl SealedReport {
         }
         if !key.schedule(&core.report_id).matches(&core.key_commitment) {
             return Err(ReportError::KeyMismatch);
+        }
+        if descriptor.version <= self.header.descriptor_version {
+            return Err(ReportError::NotNewer);
         }
         if descriptor.recipients.is_empty() {
             return Err(ReportError::NoRecipients);

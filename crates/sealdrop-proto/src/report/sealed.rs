@@ -100,6 +100,32 @@ impl SealedReport {
         self.record().hash()
     }
 
+    /// Checks that the report is for `descriptor`'s program and version and
+    /// carries exactly one envelope for each of its recipients, no more and
+    /// no fewer: what a server checks on upload, so that a shopper cannot
+    /// leave a recipient out or add one.
+    pub fn check_addressed_to(
+        &self,
+        descriptor: &crate::descriptor::ProgramDescriptor,
+    ) -> Result<(), ReportError> {
+        if self.header.core.program_id != descriptor.program_id {
+            return Err(ReportError::WrongProgram);
+        }
+        if self.header.descriptor_version != descriptor.version {
+            return Err(ReportError::StaleList {
+                sealed_for: self.header.descriptor_version,
+                current: descriptor.version,
+            });
+        }
+        let mut expected: Vec<_> = descriptor.recipients.iter().map(|r| r.id()).collect();
+        expected.sort();
+        let found: Vec<_> = self.envelopes.iter().map(|e| e.recipient).collect();
+        if found != expected {
+            return Err(ReportError::WrongRecipients);
+        }
+        Ok(())
+    }
+
     /// Checks the shopper's signature strictly.
     pub fn verify(&self) -> Result<(), ReportError> {
         self.record().verify().map(|_| ())
@@ -164,6 +190,12 @@ impl VerifiedRecord {
 }
 
 fn check_envelopes(envelopes: &[Envelope]) -> Result<(), DecodeError> {
+    if envelopes.is_empty() {
+        return Err(DecodeError::Invalid {
+            field: "envelopes",
+            reason: "a report is sealed to at least one recipient",
+        });
+    }
     check_strictly_sorted(envelopes, "envelopes", |e| e.recipient)
 }
 
@@ -220,13 +252,20 @@ impl Encode for ReportRecord {
 
 impl Decode for ReportRecord {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
+        let record = Self {
             header: d.value()?,
             envelope_hashes: d.list("envelope hashes", MAX_RECIPIENTS, 32, |d| {
                 d.array("envelope hash")
             })?,
             streams: decode_streams(d)?,
             signature: d.array("signature")?,
-        })
+        };
+        if record.envelope_hashes.is_empty() {
+            return Err(DecodeError::Invalid {
+                field: "envelope hashes",
+                reason: "a report is sealed to at least one recipient",
+            });
+        }
+        Ok(record)
     }
 }

@@ -14,11 +14,13 @@
 //! the counter makes reordering, dropping or duplicating a chunk fail. Each
 //! stream has its own key, so nonces never repeat under one key.
 //!
-//! Memory is bounded by two chunk buffers whatever the stream's length: the
-//! reader looks one chunk ahead to know which chunk is last.
+//! Memory is bounded by a few chunk buffers whatever the stream's length
+//! (see `hash_sink`): the reader looks one chunk ahead to know which chunk is
+//! last, and hashing runs one or two chunks behind on a second thread.
 
 use std::io::{self, Read, Write};
 
+use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use thiserror::Error;
@@ -27,6 +29,7 @@ use zeroize::Zeroizing;
 use crate::codec::{Decode, DecodeError, Decoder, Encode, Encoder};
 use crate::hash::{Digest, Hasher};
 use crate::labels;
+use crate::report::hash_sink::{HashSink, new_buf};
 
 /// Plaintext bytes per chunk.
 pub const CHUNK: usize = 64 * 1024;
@@ -50,6 +53,20 @@ impl StreamDigest {
     }
 }
 
+impl StreamDigest {
+    /// True when some plaintext seals to exactly `len` bytes: every chunk
+    /// carries a tag, and only a lone chunk may be empty.
+    pub fn is_possible_len(len: u64) -> bool {
+        let full = (CHUNK + TAG) as u64;
+        let rem = len % full;
+        if len < full {
+            rem >= TAG as u64
+        } else {
+            rem == 0 || rem > TAG as u64
+        }
+    }
+}
+
 impl Encode for StreamDigest {
     fn encode(&self, e: &mut Encoder) {
         e.u64(self.ciphertext_len).raw(&self.sha256);
@@ -59,10 +76,12 @@ impl Encode for StreamDigest {
 impl Decode for StreamDigest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let ciphertext_len = d.u64("stream length")?;
-        if !(TAG as u64..=MAX_STREAM_LEN).contains(&ciphertext_len) {
+        if !(TAG as u64..=MAX_STREAM_LEN).contains(&ciphertext_len)
+            || !StreamDigest::is_possible_len(ciphertext_len)
+        {
             return Err(DecodeError::Invalid {
                 field: "stream length",
-                reason: "outside 16 bytes to 64 GiB",
+                reason: "not a length that sealing can produce, or over 64 GiB",
             });
         }
         Ok(Self {
@@ -114,7 +133,13 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Seals `input` to `output`, returning the ciphertext's digest.
+fn hashing_failed() -> StreamError {
+    StreamError::Io(io::Error::other("the hashing thread stopped"))
+}
+
+/// Seals `input` to `output`, returning the ciphertext's digest. Streams of
+/// more than one chunk hash on a second thread while the next chunk is
+/// encrypted (see `hash_sink`).
 pub(crate) fn seal(
     key: &StreamKey,
     aad: &Digest,
@@ -122,44 +147,49 @@ pub(crate) fn seal(
     output: &mut impl Write,
 ) -> Result<StreamDigest, StreamError> {
     let cipher = ChaCha20Poly1305::new(&(*key.0).into());
-    let mut hasher = Hasher::new(labels::HASH_CIPHERTEXT);
-    let mut cur = Zeroizing::new(vec![0u8; CHUNK + TAG]);
-    let mut next = Zeroizing::new(vec![0u8; CHUNK + TAG]);
-    let mut cur_len = read_full(input, cur.get_mut(..CHUNK).unwrap_or_default())?;
-    let mut counter: u64 = 0;
-    let mut total: u64 = 0;
-    loop {
-        // Look ahead: a chunk is last when nothing follows it.
-        let next_len = if cur_len == CHUNK {
-            read_full(input, next.get_mut(..CHUNK).unwrap_or_default())?
-        } else {
-            0
-        };
-        let last = next_len == 0;
-        let (body, tag_slot) = cur.split_at_mut(cur_len);
-        let tag = cipher
-            .encrypt_inout_detached(&nonce(counter, last), aad, body.into())
-            .map_err(|_| StreamError::TooLong)?;
-        if let Some(slot) = tag_slot.get_mut(..TAG) {
-            slot.copy_from_slice(&tag);
+    std::thread::scope(|scope| {
+        let mut sink = HashSink::new(labels::HASH_CIPHERTEXT);
+        let mut cur = sink.spare();
+        let mut cur_len = read_full(input, cur.get_mut(..CHUNK).unwrap_or_default())?;
+        let mut counter: u64 = 0;
+        let mut total: u64 = 0;
+        loop {
+            // Look ahead: a chunk is last when nothing follows it.
+            let mut next = sink.spare();
+            let next_len = if cur_len == CHUNK {
+                read_full(input, next.get_mut(..CHUNK).unwrap_or_default())?
+            } else {
+                0
+            };
+            let last = next_len == 0;
+            if !last {
+                sink.go_parallel(scope);
+            }
+            let (body, tag_slot) = cur.split_at_mut(cur_len);
+            let tag = cipher
+                .encrypt_inout_detached(&nonce(counter, last), aad, body.into())
+                .map_err(|_| StreamError::TooLong)?;
+            if let Some(slot) = tag_slot.get_mut(..TAG) {
+                slot.copy_from_slice(&tag);
+            }
+            let sealed_len = cur_len + TAG;
+            output.write_all(cur.get(..sealed_len).unwrap_or_default())?;
+            total += sealed_len as u64;
+            if total > MAX_STREAM_LEN {
+                return Err(StreamError::TooLong);
+            }
+            sink.absorb(cur, sealed_len);
+            if last {
+                break;
+            }
+            counter += 1;
+            cur = next;
+            cur_len = next_len;
         }
-        let sealed = cur.get(..cur_len + TAG).unwrap_or_default();
-        hasher.update(sealed);
-        output.write_all(sealed)?;
-        total += sealed.len() as u64;
-        if total > MAX_STREAM_LEN {
-            return Err(StreamError::TooLong);
-        }
-        if last {
-            break;
-        }
-        counter += 1;
-        std::mem::swap(&mut cur, &mut next);
-        cur_len = next_len;
-    }
-    Ok(StreamDigest {
-        ciphertext_len: total,
-        sha256: hasher.finish(),
+        Ok(StreamDigest {
+            ciphertext_len: total,
+            sha256: sink.finish().ok_or_else(hashing_failed)?,
+        })
     })
 }
 
@@ -177,47 +207,58 @@ pub(crate) fn open(
     output: &mut impl Write,
 ) -> Result<(), StreamError> {
     let cipher = ChaCha20Poly1305::new(&(*key.0).into());
-    let mut hasher = Hasher::new(labels::HASH_CIPHERTEXT);
-    let mut cur = Zeroizing::new(vec![0u8; CHUNK + TAG]);
-    let mut next = Zeroizing::new(vec![0u8; CHUNK + TAG]);
-    let mut cur_len = read_full(input, &mut cur)?;
-    let mut counter: u64 = 0;
-    let mut total: u64 = 0;
-    loop {
-        let next_len = if cur_len == CHUNK + TAG {
-            read_full(input, &mut next)?
-        } else {
-            0
-        };
-        let last = next_len == 0;
-        total += cur_len as u64;
-        if total > expected.ciphertext_len {
+    let mut plain = new_buf();
+    std::thread::scope(|scope| {
+        let mut sink = HashSink::new(labels::HASH_CIPHERTEXT);
+        let mut cur = sink.spare();
+        let mut cur_len = read_full(input, &mut cur)?;
+        let mut counter: u64 = 0;
+        let mut total: u64 = 0;
+        loop {
+            let mut next = sink.spare();
+            let next_len = if cur_len == CHUNK + TAG {
+                read_full(input, &mut next)?
+            } else {
+                0
+            };
+            let last = next_len == 0;
+            total += cur_len as u64;
+            if total > expected.ciphertext_len {
+                return Err(StreamError::DigestMismatch);
+            }
+            // An empty final chunk is canonical only as the whole of an
+            // empty stream.
+            if cur_len < TAG || (last && cur_len == TAG && counter > 0) {
+                return Err(StreamError::DecryptionFailed);
+            }
+            if !last {
+                sink.go_parallel(scope);
+            }
+            // Decrypt out of place, so the ciphertext stays intact for the
+            // hashing thread.
+            let body_len = cur_len - TAG;
+            let (body, tag) = cur.get(..cur_len).unwrap_or_default().split_at(body_len);
+            let tag = Tag::try_from(tag).map_err(|_| StreamError::DecryptionFailed)?;
+            let out = plain.get_mut(..body_len).unwrap_or_default();
+            let inout = InOutBuf::new(body, out).map_err(|_| StreamError::DecryptionFailed)?;
+            cipher
+                .decrypt_inout_detached(&nonce(counter, last), aad, inout, &tag)
+                .map_err(|_| StreamError::DecryptionFailed)?;
+            output.write_all(plain.get(..body_len).unwrap_or_default())?;
+            sink.absorb(cur, cur_len);
+            if last {
+                break;
+            }
+            counter += 1;
+            cur = next;
+            cur_len = next_len;
+        }
+        let digest = sink.finish().ok_or_else(hashing_failed)?;
+        if total != expected.ciphertext_len || digest != expected.sha256 {
             return Err(StreamError::DigestMismatch);
         }
-        // An empty final chunk is canonical only as the whole of an empty
-        // stream.
-        if cur_len < TAG || (last && cur_len == TAG && counter > 0) {
-            return Err(StreamError::DecryptionFailed);
-        }
-        let sealed = cur.get_mut(..cur_len).unwrap_or_default();
-        hasher.update(sealed);
-        let (body, tag) = sealed.split_at_mut(cur_len - TAG);
-        let tag = Tag::try_from(&*tag).map_err(|_| StreamError::DecryptionFailed)?;
-        cipher
-            .decrypt_inout_detached(&nonce(counter, last), aad, body.into(), &tag)
-            .map_err(|_| StreamError::DecryptionFailed)?;
-        output.write_all(body)?;
-        if last {
-            break;
-        }
-        counter += 1;
-        std::mem::swap(&mut cur, &mut next);
-        cur_len = next_len;
-    }
-    if total != expected.ciphertext_len || hasher.finish() != expected.sha256 {
-        return Err(StreamError::DigestMismatch);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Hashes a ciphertext stream without decrypting it: what an auditor does.
