@@ -658,3 +658,26 @@ fn only_lengths_that_sealing_produces_decode() {
         assert!(!StreamDigest::is_possible_len(bad), "{bad}");
     }
 }
+
+#[test]
+fn a_long_stream_round_trips_through_the_background_hasher() {
+    // 40 chunks: several batches and more chunks than the buffer pool holds.
+    let mut w = World::new(b"long");
+    let big: Vec<u8> = (0..40 * CHUNK + 17).map(|i| (i % 241) as u8).collect();
+    let v2 = w.v2.clone();
+    let s = w.seal(&v2, b"{}", &[("big.bin", &big)]);
+    let record = verify(&s.report);
+    record
+        .check_ciphertext(1, &mut s.streams[1].as_slice())
+        .unwrap();
+    assert_eq!(
+        open_attachment_stream(&s, &w.reviewer, 0, &s.streams[1]).unwrap(),
+        big
+    );
+    let mut t = s.streams[1].clone();
+    t[30 * (CHUNK + TAG) + 9] ^= 1;
+    assert!(matches!(
+        open_attachment_stream(&s, &w.reviewer, 0, &t),
+        Err(ReportError::DecryptionFailed)
+    ));
+}

@@ -3,9 +3,10 @@
 //!
 //! Encryption and SHA-256 each take about half a core-second per GiB here;
 //! done in turn they halve throughput. Handing each finished chunk to a
-//! hashing thread lets the two overlap. A pool of at most [`POOL`] chunk
-//! buffers bounds memory whatever the stream's length; a one-chunk stream
-//! (every small report) is hashed inline and starts no thread.
+//! hashing thread, in batches of [`BATCH`], lets the two overlap. A pool of
+//! at most [`POOL`] chunk buffers (about 1.3 MiB) bounds memory whatever the
+//! stream's length; a one-chunk stream (every small report) is hashed inline
+//! and starts no thread.
 
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
@@ -15,8 +16,12 @@ use zeroize::Zeroizing;
 use crate::hash::{Digest, Hasher};
 use crate::report::stream::{CHUNK, TAG};
 
-/// Chunk buffers in flight between the two threads, at most.
-const POOL: usize = 4;
+/// Chunks handed to the hashing thread at once: one wake-up per batch, not
+/// per chunk, which is what kept the two threads from overlapping fully.
+const BATCH: usize = 8;
+/// Chunk buffers in existence at most, once hashing runs in the background:
+/// a batch being hashed, a batch being filled, and a few to read into.
+const POOL: usize = 2 * BATCH + 4;
 
 pub(crate) type Buf = Zeroizing<Vec<u8>>;
 
@@ -30,7 +35,8 @@ pub(crate) enum HashSink<'scope> {
         spare: Option<Buf>,
     },
     Background {
-        full: SyncSender<(Buf, usize)>,
+        full: SyncSender<Vec<(Buf, usize)>>,
+        pending: Vec<(Buf, usize)>,
         empty: Receiver<Buf>,
         allocated: usize,
         worker: ScopedJoinHandle<'scope, Digest>,
@@ -51,23 +57,26 @@ impl<'scope> HashSink<'scope> {
             return;
         };
         let mut hasher = hasher.clone();
-        let (full_tx, full_rx) = sync_channel::<(Buf, usize)>(POOL);
+        let (full_tx, full_rx) = sync_channel::<Vec<(Buf, usize)>>(2);
         let (empty_tx, empty_rx) = channel::<Buf>();
         if let Some(buf) = spare.take() {
             let _ = empty_tx.send(buf);
         }
         let worker = scope.spawn(move || {
-            for (buf, len) in full_rx {
-                hasher.update(buf.get(..len).unwrap_or_default());
-                // The main thread may have finished already; then the buffer
-                // is simply dropped (and zeroized).
-                let _ = empty_tx.send(buf);
+            for batch in full_rx {
+                for (buf, len) in batch {
+                    hasher.update(buf.get(..len).unwrap_or_default());
+                    // The main thread may have finished already; then the
+                    // buffer is simply dropped (and zeroized).
+                    let _ = empty_tx.send(buf);
+                }
             }
             hasher.finish()
         });
         // The caller holds two buffers (the current chunk and the look-ahead).
         *self = Self::Background {
             full: full_tx,
+            pending: Vec::with_capacity(BATCH),
             empty: empty_rx,
             allocated: 2,
             worker,
@@ -79,7 +88,11 @@ impl<'scope> HashSink<'scope> {
         match self {
             Self::Inline { spare, .. } => spare.take().unwrap_or_else(new_buf),
             Self::Background {
-                empty, allocated, ..
+                full,
+                pending,
+                empty,
+                allocated,
+                ..
             } => {
                 if let Ok(buf) = empty.try_recv() {
                     return buf;
@@ -87,6 +100,11 @@ impl<'scope> HashSink<'scope> {
                 if *allocated < POOL {
                     *allocated += 1;
                     return new_buf();
+                }
+                // Hand over what is pending before waiting, or the worker
+                // could be idle while we wait for it.
+                if !pending.is_empty() {
+                    let _ = full.send(std::mem::take(pending));
                 }
                 empty.recv().unwrap_or_else(|_| new_buf())
             }
@@ -100,9 +118,12 @@ impl<'scope> HashSink<'scope> {
                 hasher.update(buf.get(..len).unwrap_or_default());
                 *spare = Some(buf);
             }
-            Self::Background { full, .. } => {
-                // The worker only stops when this sender is dropped.
-                let _ = full.send((buf, len));
+            Self::Background { full, pending, .. } => {
+                pending.push((buf, len));
+                if pending.len() >= BATCH {
+                    // The worker only stops when this sender is dropped.
+                    let _ = full.send(std::mem::replace(pending, Vec::with_capacity(BATCH)));
+                }
             }
         }
     }
@@ -111,7 +132,15 @@ impl<'scope> HashSink<'scope> {
     pub(crate) fn finish(self) -> Option<Digest> {
         match self {
             Self::Inline { hasher, .. } => Some(hasher.finish()),
-            Self::Background { full, worker, .. } => {
+            Self::Background {
+                full,
+                pending,
+                worker,
+                ..
+            } => {
+                if !pending.is_empty() {
+                    let _ = full.send(pending);
+                }
                 drop(full);
                 worker.join().ok()
             }
