@@ -8,8 +8,10 @@
 //!   creation time; `sdr` + 26 characters.
 //!
 //! Crockford's alphabet leaves out i, l, o and u; parsing folds case, ignores
-//! spaces and hyphens, and reads i/l as 1 and o as 0, so a person who copies an
-//! ID by hand gets it right or gets an error, not another ID.
+//! spaces and hyphens, and reads i/l as 1 and o as 0. Person IDs and key
+//! bundles, the forms people type and compare, also carry a checksum, so a
+//! mistyped one is an error, not another person. Program and report IDs are
+//! copied, not typed, and have none.
 
 use std::fmt;
 use std::str::FromStr;

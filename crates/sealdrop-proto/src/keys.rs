@@ -208,18 +208,12 @@ impl PublicIdentity {
 
     pub fn from_bundle(text: &str) -> Result<Self, KeyError> {
         let bytes: [u8; 64] = crate::ids::decode_checked("sdkey", text)?;
-        Ok(Self::from_bytes_array(&bytes)?)
-    }
-
-    fn from_bytes_array(bytes: &[u8; 64]) -> Result<Self, DecodeError> {
-        Self::from_bytes(&Decoder::new(bytes).array("signing key")?, &{
-            let mut d = [0u8; 32];
-            d.copy_from_slice(&bytes[32..]);
-            d
-        })
-        .map_err(|_| DecodeError::InvalidKey {
-            field: "public identity",
-        })
+        let (signing, decryption) = bytes.split_at(32);
+        let mut s = [0u8; 32];
+        let mut d = [0u8; 32];
+        s.copy_from_slice(signing);
+        d.copy_from_slice(decryption);
+        Self::from_bytes(&s, &d)
     }
 }
 

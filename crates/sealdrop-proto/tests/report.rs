@@ -8,7 +8,7 @@ mod common;
 
 use common::{NOW, Sealed, World};
 use sealdrop_proto::codec::{Decode, Encode};
-use sealdrop_proto::descriptor::{DescriptorChain, ProgramDescriptor};
+use sealdrop_proto::descriptor::ProgramDescriptor;
 use sealdrop_proto::report::grant::{GrantError, verify_grant};
 use sealdrop_proto::report::stream::{CHUNK, TAG};
 use sealdrop_proto::report::{
@@ -516,6 +516,18 @@ fn a_shopper_cannot_give_recipients_different_keys() {
     ));
 }
 
+/// Content that announces one attachment, `a.jpg`.
+fn one_attachment_content() -> ReportContent {
+    ReportContent {
+        answers: b"{}".to_vec(),
+        attachments: vec![sealdrop_proto::report::AttachmentMeta {
+            file_name: "a.jpg".into(),
+            captured_at: None,
+            media_type: "image/jpeg".into(),
+        }],
+    }
+}
+
 #[test]
 fn streams_must_be_sealed_in_order_and_completely() {
     let mut w = World::new(b"order");
@@ -527,14 +539,7 @@ fn streams_must_be_sealed_in_order_and_completely() {
         sealer.seal_attachment(&mut &b"x"[..], &mut Vec::new()),
         Err(ReportError::StreamOrder)
     ));
-    let content = ReportContent {
-        answers: b"{}".to_vec(),
-        attachments: vec![sealdrop_proto::report::AttachmentMeta {
-            file_name: "a.jpg".into(),
-            captured_at: None,
-            media_type: "image/jpeg".into(),
-        }],
-    };
+    let content = one_attachment_content();
     sealer.seal_content(&content, &mut Vec::new()).unwrap();
     let mut rng = common::TestRng::new(b"x");
     // One attachment announced but none sealed.
@@ -554,7 +559,6 @@ fn a_descriptor_with_no_recipients_cannot_be_sealed_to() {
         sealdrop_proto::report::ReportSealer::new(&shopper, &d, NOW * 1000, &mut w.rng),
         Err(ReportError::NoRecipients)
     ));
-    let _ = DescriptorChain::resume_trusted(w.v2.clone());
 }
 
 #[test]
@@ -613,14 +617,7 @@ fn a_stream_that_fails_part_way_abandons_the_report() {
     let shopper = SecretIdentity::generate(&mut w.rng);
     let mut sealer =
         sealdrop_proto::report::ReportSealer::new(&shopper, &d, NOW * 1000, &mut w.rng).unwrap();
-    let content = ReportContent {
-        answers: b"{}".to_vec(),
-        attachments: vec![sealdrop_proto::report::AttachmentMeta {
-            file_name: "a.jpg".into(),
-            captured_at: None,
-            media_type: "image/jpeg".into(),
-        }],
-    };
+    let content = one_attachment_content();
     sealer.seal_content(&content, &mut Vec::new()).unwrap();
     let mut out = Vec::new();
     assert!(matches!(

@@ -67,6 +67,12 @@ pub(crate) struct KeySchedule {
     report_id: ReportId,
 }
 
+impl fmt::Debug for KeySchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeySchedule(<secret>)")
+    }
+}
+
 impl KeySchedule {
     fn expand(&self, label: &[u8], suffix: &[u8]) -> Zeroizing<[u8; 32]> {
         let mut out = Zeroizing::new([0u8; 32]);

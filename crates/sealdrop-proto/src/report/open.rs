@@ -92,12 +92,6 @@ pub struct ReportOpener<'a> {
     record: &'a VerifiedRecord,
 }
 
-impl std::fmt::Debug for KeySchedule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeySchedule(<secret>)")
-    }
-}
-
 impl ReportOpener<'_> {
     /// Decrypts stream 0 and returns the content only once the whole stream
     /// authenticated and matched its signed digest.
