@@ -16,13 +16,17 @@
 use hpke::aead::ChaCha20Poly1305;
 use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
-use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
+#[cfg(feature = "open")]
+use hpke::OpModeR;
+use hpke::{Deserializable as _, OpModeS, Serializable as _};
 use rand_core::CryptoRng;
 
 use crate::codec::{Decode, DecodeError, Decoder, Encode, Encoder};
 use crate::hash::{self, Digest};
 use crate::ids::PersonId;
-use crate::keys::{PublicIdentity, SecretIdentity};
+use crate::keys::PublicIdentity;
+#[cfg(feature = "open")]
+use crate::keys::SecretIdentity;
 use crate::labels;
 use crate::report::content_key::ContentKey;
 
@@ -86,6 +90,7 @@ impl Envelope {
         Ok(envelope)
     }
 
+    #[cfg(feature = "open")]
     pub(crate) fn unwrap(
         &self,
         header_hash: &Digest,

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod grant;
 mod hash_sink;
 pub mod header;
+#[cfg(feature = "open")]
 mod open;
 mod seal;
 pub mod sealed;
@@ -21,10 +22,11 @@ pub use content_key::ContentKey;
 pub use envelope::Envelope;
 pub use grant::{GrantRecord, SignedGrant};
 pub use header::{AttachmentMeta, ReportContent, ReportCore, ReportHeader};
+#[cfg(feature = "open")]
 pub use open::ReportOpener;
 pub use seal::ReportSealer;
 pub use sealed::{ReportRecord, SealedReport, VerifiedRecord};
-pub use stream::StreamDigest;
+pub use stream::{CiphertextHasher, StreamDigest};
 
 /// Why a report could not be sealed, verified or opened.
 #[derive(Debug, Error)]

@@ -64,25 +64,6 @@ impl VerifiedRecord {
             }
         })
     }
-
-    /// Checks one stream's ciphertext against the signed digest without
-    /// decrypting: an auditor's check.
-    pub fn check_ciphertext(&self, index: usize, input: &mut impl Read) -> Result<(), ReportError> {
-        let expected = self.stream(index)?;
-        let found = stream::digest(input)?;
-        if found == *expected {
-            Ok(())
-        } else {
-            Err(ReportError::CiphertextMismatch { stream: index })
-        }
-    }
-
-    fn stream(&self, index: usize) -> Result<&StreamDigest, ReportError> {
-        self.record()
-            .streams
-            .get(index)
-            .ok_or(ReportError::NoSuchStream { stream: index })
-    }
 }
 
 /// Decrypts a verified report's streams.

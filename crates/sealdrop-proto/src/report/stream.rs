@@ -20,16 +20,21 @@
 
 use std::io::{self, Read, Write};
 
+#[cfg(feature = "open")]
 use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
+#[cfg(feature = "open")]
+use chacha20poly1305::Tag;
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::codec::{Decode, DecodeError, Decoder, Encode, Encoder};
 use crate::hash::{Digest, Hasher};
 use crate::labels;
-use crate::report::hash_sink::{HashSink, new_buf};
+use crate::report::hash_sink::HashSink;
+#[cfg(feature = "open")]
+use crate::report::hash_sink::new_buf;
 
 /// Plaintext bytes per chunk.
 pub const CHUNK: usize = 64 * 1024;
@@ -199,6 +204,7 @@ pub(crate) fn seal(
 /// Plaintext reaches `output` chunk by chunk, before the end is known to be
 /// authentic: the caller must write to a place nobody reads (a temporary
 /// file) and discard it unless this returns `Ok`.
+#[cfg(feature = "open")]
 pub(crate) fn open(
     key: &StreamKey,
     aad: &Digest,
@@ -263,22 +269,70 @@ pub(crate) fn open(
 
 /// Hashes a ciphertext stream without decrypting it: what an auditor does.
 pub(crate) fn digest(input: &mut impl Read) -> Result<StreamDigest, StreamError> {
-    let mut hasher = Hasher::new(labels::HASH_CIPHERTEXT);
+    let mut hasher = CiphertextHasher::new();
     let mut buf = vec![0u8; CHUNK + TAG];
-    let mut total: u64 = 0;
     loop {
         let n = read_full(input, &mut buf)?;
         if n == 0 {
             break;
         }
-        total += n as u64;
-        if total > MAX_STREAM_LEN {
+        hasher.update(buf.get(..n).unwrap_or_default())?;
+    }
+    Ok(hasher.finish())
+}
+
+/// Computes a [`StreamDigest`] from ciphertext that arrives in pieces of any
+/// size: what a server does while a stream is uploaded.
+pub struct CiphertextHasher {
+    hasher: Hasher,
+    total: u64,
+}
+
+impl std::fmt::Debug for CiphertextHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CiphertextHasher")
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CiphertextHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CiphertextHasher {
+    pub fn new() -> Self {
+        Self {
+            hasher: Hasher::new(labels::HASH_CIPHERTEXT),
+            total: 0,
+        }
+    }
+
+    /// Bytes hashed so far.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Adds the next piece; refuses to go past the longest possible stream.
+    pub fn update(&mut self, piece: &[u8]) -> Result<(), StreamError> {
+        self.total = self.total.saturating_add(piece.len() as u64);
+        if self.total > MAX_STREAM_LEN {
             return Err(StreamError::TooLong);
         }
-        hasher.update(buf.get(..n).unwrap_or_default());
+        self.hasher.update(piece);
+        Ok(())
     }
-    Ok(StreamDigest {
-        ciphertext_len: total,
-        sha256: hasher.finish(),
-    })
+
+    pub fn finish(self) -> StreamDigest {
+        StreamDigest {
+            ciphertext_len: self.total,
+            sha256: self.hasher.finish(),
+        }
+    }
 }

@@ -1,0 +1,385 @@
+//! JSON request and response bodies. IDs travel in their typed text form;
+//! signed objects as [`B64`] canonical bytes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::B64;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// What a person may do on a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Manager,
+    Staff,
+    Auditor,
+    Shopper,
+}
+
+impl Role {
+    pub const ALL: [Self; 5] = [
+        Self::Admin,
+        Self::Manager,
+        Self::Staff,
+        Self::Auditor,
+        Self::Shopper,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Manager => "manager",
+            Self::Staff => "staff",
+            Self::Auditor => "auditor",
+            Self::Shopper => "shopper",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(UnknownRole)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role: expected admin, manager, staff, auditor or shopper")]
+pub struct UnknownRole;
+
+/// `GET /v1/server`: what a client needs before sealing or enrolling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServerInfo {
+    /// The server's Ed25519 log key, which signs acknowledgements.
+    pub log_key: B64,
+    pub log_origin: String,
+    /// The largest report (header, envelopes and every ciphertext stream)
+    /// accepted in one `POST /v1/reports`.
+    pub max_report_bytes: u64,
+    pub version: String,
+}
+
+/// `POST /v1/auth/challenge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Challenge {
+    /// 32 random bytes, single use.
+    pub nonce: B64,
+    pub expires_at: u64,
+}
+
+/// `POST /v1/auth/session`: a signed `AuthResponse` (purpose session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionRequest {
+    pub response: B64,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Session {
+    /// The bearer token. Secret: the server keeps only its hash.
+    pub token: String,
+    pub expires_at: u64,
+    pub person: String,
+    pub role: Role,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("person", &self.person)
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+/// `POST /v1/enrol`: staff, managers and auditors, with a one-time token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EnrolRequest {
+    pub token: String,
+    /// The person's public keys as a key bundle (`sdkey…`).
+    pub identity: String,
+    /// A signed `AuthResponse` with purpose enrol, proving the keys are held.
+    pub response: B64,
+}
+
+impl fmt::Debug for EnrolRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnrolRequest")
+            .field("token", &"<redacted>")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/enrol/shopper`: a shopper pseudonym under a manager's invite.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ShopperEnrolRequest {
+    /// The manager-signed invite.
+    pub invite: B64,
+    /// The invite's 32-byte one-time token.
+    pub token: B64,
+    /// The enrolment, signed by the new pseudonym over the invite's hash.
+    pub enrolment: B64,
+}
+
+impl fmt::Debug for ShopperEnrolRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopperEnrolRequest")
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Enrolled {
+    pub person: String,
+    pub role: Role,
+    pub organisation: String,
+}
+
+/// `GET /v1/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Me {
+    pub person: String,
+    pub role: Role,
+    pub organisation: String,
+}
+
+/// `POST /v1/invites/staff`: a one-time staff enrolment token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TokenIssued {
+    pub token: String,
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for TokenIssued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIssued")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// `POST /v1/invites/shopper`: registers a signed invite. The server learns
+/// only the token's hash, which the invite carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InviteRegistration {
+    pub invite: B64,
+}
+
+/// A signed program descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DescriptorBody {
+    pub descriptor: B64,
+}
+
+/// Every version of a program's descriptor, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DescriptorChainBody {
+    pub versions: Vec<B64>,
+}
+
+/// What a descriptor update did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DescriptorAccepted {
+    pub program: String,
+    pub version: u64,
+    /// Recipients removed by this version, whose envelopes were deleted.
+    pub revoked: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProgramSummary {
+    pub program: String,
+    pub name: String,
+    pub version: u64,
+    pub report_count: u64,
+}
+
+/// `POST /v1/programs/{program}/grants`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct GrantUpload {
+    /// The next descriptor version, which adds the recipient.
+    pub descriptor: B64,
+    /// The manager-signed grant record naming every envelope below.
+    pub grant: B64,
+    /// One envelope per report, for the grant's recipient.
+    pub envelopes: Vec<B64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct GrantAccepted {
+    pub version: u64,
+    /// Live reports of the program that the upload had no envelope for: the
+    /// manager re-wraps these in a further grant.
+    pub missing: Vec<String>,
+}
+
+/// The server's signed acknowledgement of a stored report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Receipt {
+    pub report: String,
+    /// A `Signed<Acknowledgement>` by the server's log key.
+    pub acknowledgement: B64,
+}
+
+/// One report the caller may read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InboxEntry {
+    pub report: String,
+    pub program: String,
+    pub shopper: String,
+    pub received_at: u64,
+    pub size: u64,
+    /// True once the caller has downloaded their envelope.
+    pub fetched: bool,
+}
+
+/// `GET /v1/reports/{report}`: the public record and the caller's envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReportRelease {
+    pub record: B64,
+    pub envelope: B64,
+    /// Present when the envelope was added by a grant, not by the shopper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<B64>,
+    pub acknowledgement: B64,
+}
+
+/// `POST /v1/reports/{report}/deletion`: a shopper's signed request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeletionBody {
+    pub request: B64,
+}
+
+/// Why a report's ciphertext is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Tombstone {
+    /// Purged under the descriptor's signed retention period.
+    Retention {
+        descriptor_version: u64,
+        retention_days: u32,
+        received_at: u64,
+        purged_at: u64,
+    },
+    /// Deleted at the shopper's signed request.
+    Deletion { request: B64, deleted_at: u64 },
+}
+
+/// One report as an auditor sees it: everything but envelopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditReport {
+    pub report: String,
+    pub program: String,
+    pub received_at: u64,
+    pub record: B64,
+    pub acknowledgement: B64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tombstone: Option<Tombstone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEnrolment {
+    pub person: String,
+    pub role: Role,
+    pub identity: String,
+    pub enrolled_at: u64,
+    pub disabled: bool,
+    /// Shoppers only: the manager-signed invite and the pseudonym's signed
+    /// enrolment, so anyone can check the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<B64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<B64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditGrant {
+    pub program: String,
+    pub grant: B64,
+    pub accepted_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditRelease {
+    pub report: String,
+    pub person: String,
+    pub released_at: u64,
+}
+
+/// Paging for audit lists: items after `after` (exclusive), at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct Page {
+    pub after: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/reports` filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct InboxQuery {
+    pub program: Option<String>,
+    /// Unix seconds: reports received at or after.
+    pub since: Option<u64>,
+}
+
+/// A list with the cursor to continue from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; absent at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Health {
+    pub status: String,
+}

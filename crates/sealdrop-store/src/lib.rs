@@ -1,0 +1,126 @@
+//! sealdrop's storage: one [`Store`] interface and its SQLite implementation.
+//!
+//! Everything that crosses this interface is sealed or public: signed
+//! descriptors, invites and enrolments, sealed reports and their ciphertext,
+//! envelopes, grants, and hashes of secrets (tokens and challenges are
+//! stored only as hashes, computed by the caller). No plaintext type of the
+//! protocol appears here, and no SQL leaves the implementation.
+//!
+//! The store enforces what must be atomic: single-use tokens and
+//! challenges, report-ID uniqueness and reservation after deletion, the
+//! descriptor compare-and-swap, and "nothing partial": every method either
+//! commits all its effects or none. Signature checks happen before, in the
+//! server's services; the store re-checks only what can change between the
+//! check and the commit (the current descriptor version, a person's status).
+
+mod model;
+pub mod sqlite;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
+use sealdrop_proto::report::ReportRecord;
+
+/// The storage interface. Every method blocks: call it from a thread that
+/// may block, never from an async executor thread.
+pub trait Store: Send + Sync {
+    // Organisations and one-time enrolment tokens.
+    fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError>;
+    fn create_organisation(&self, name: &str, now: u64) -> Result<Organisation, StoreError>;
+    fn issue_enrolment_token(&self, token: EnrolmentToken) -> Result<(), StoreError>;
+
+    // People.
+    /// Consumes `token_hash` and enrols the person with the token's role and
+    /// organisation, in one transaction.
+    fn enrol(&self, enrolment: NewPerson) -> Result<Person, StoreError>;
+    /// Consumes the invite's token and enrols the shopper, in one
+    /// transaction. The caller has verified the chain.
+    fn enrol_shopper(&self, enrolment: NewShopper) -> Result<Person, StoreError>;
+    fn person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
+    /// Disables a person and ends their sessions. False when unknown.
+    fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError>;
+
+    // Challenges and sessions, by hash.
+    fn put_challenge(&self, hash: [u8; 32], expires_at: u64) -> Result<(), StoreError>;
+    /// Deletes the challenge and says whether it existed and was unexpired.
+    fn take_challenge(&self, hash: [u8; 32], now: u64) -> Result<bool, StoreError>;
+    fn put_session(&self, hash: [u8; 32], person: &PersonId, expires_at: u64)
+    -> Result<(), StoreError>;
+    /// The person a live session belongs to.
+    fn session(&self, hash: [u8; 32], now: u64) -> Result<Option<PersonId>, StoreError>;
+
+    // Shopper invites: the server learns only the token's hash.
+    fn register_invite(&self, invite: NewInvite) -> Result<(), StoreError>;
+
+    // Programs and descriptors.
+    fn create_program(
+        &self,
+        org: i64,
+        first: &SignedDescriptor,
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// Stores `next` as the current version if the current one is still
+    /// `next.version - 1` (compare-and-swap), deleting the envelopes of
+    /// `revoked` recipients on this program's reports.
+    fn advance_descriptor(
+        &self,
+        next: &SignedDescriptor,
+        revoked: &[PersonId],
+        now: u64,
+    ) -> Result<(), StoreError>;
+    fn program(&self, id: &ProgramId) -> Result<Option<Program>, StoreError>;
+    fn programs(&self, org: i64) -> Result<Vec<Program>, StoreError>;
+    fn descriptor(&self, id: &ProgramId, version: u64)
+    -> Result<Option<SignedDescriptor>, StoreError>;
+    fn descriptors(&self, id: &ProgramId) -> Result<Vec<SignedDescriptor>, StoreError>;
+
+    // Reports.
+    /// Stores a verified report atomically and durably, or returns the
+    /// acknowledgement of the identical report stored before.
+    fn submit(&self, submission: Submission) -> Result<SubmitOutcome, StoreError>;
+    /// The reports `person` holds an envelope for.
+    fn inbox(&self, person: &PersonId, filter: &InboxFilter) -> Result<Vec<InboxRow>, StoreError>;
+    /// Releases `person`'s envelope of a report and records the release.
+    fn release(&self, report: &ReportId, person: &PersonId, now: u64)
+    -> Result<Release, StoreError>;
+    /// True when `person` holds an envelope of the live report.
+    fn holds_envelope(&self, report: &ReportId, person: &PersonId) -> Result<bool, StoreError>;
+    /// Part `part` of a stream's ciphertext; `None` past the end.
+    fn stream_part(
+        &self,
+        report: &ReportId,
+        stream: u32,
+        part: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    fn report(&self, id: &ReportId) -> Result<Option<StoredReport>, StoreError>;
+    /// Applies a grant: the next descriptor if it carries one
+    /// (compare-and-swap; otherwise the grant must name the current version)
+    /// and new envelopes, each on a live report of the program. Returns the live
+    /// reports still without an envelope for the recipient.
+    fn grant(&self, grant: NewGrant) -> Result<Vec<ReportId>, StoreError>;
+    /// Deletes a report's ciphertext and envelopes, leaving a tombstone.
+    fn delete_report(&self, deletion: NewDeletion) -> Result<(), StoreError>;
+    /// Purges every report past its program's retention at `now`.
+    fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError>;
+
+    // What auditors read of one organisation, in pages by sequence number.
+    fn audit_reports(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, StoredReport)>, StoreError>;
+    fn audit_people(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, Person)>, StoreError>;
+    fn audit_grants(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, GrantRow)>, StoreError>;
+    fn audit_releases(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, ReleaseRow)>, StoreError>;
+
+    /// A consistent copy of the whole store, taken while serving.
+    fn backup(&self, to: &std::path::Path) -> Result<(), StoreError>;
+}
+
+/// The public part of a stored report, for auditors and checks.
+#[derive(Debug, Clone)]
+pub struct StoredReport {
+    pub record: ReportRecord,
+    pub program: ProgramId,
+    pub received_at: u64,
+    pub acknowledgement: Vec<u8>,
+    pub tombstone: Option<Tombstone>,
+}

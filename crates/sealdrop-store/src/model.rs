@@ -1,0 +1,209 @@
+//! The values that cross the [`crate::Store`] interface.
+
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
+use sealdrop_proto::invite::{SignedEnrolment, SignedInvite};
+use sealdrop_proto::keys::PublicIdentity;
+use sealdrop_proto::messages::{Acknowledgement, DeletionRequest};
+use sealdrop_proto::report::{Envelope, SealedReport, SignedGrant};
+use sealdrop_proto::signed::Signed;
+use thiserror::Error;
+
+/// A role, as stored.
+pub use sealdrop_api::Role;
+
+/// Why a store operation failed. Only [`StoreError::Backend`] is a fault of
+/// the store itself; the others are refusals the caller maps to a status.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the enrolment token is unknown, used or expired")]
+    BadToken,
+    #[error("this person is already enrolled")]
+    AlreadyEnrolled,
+    #[error("no such organisation")]
+    UnknownOrganisation,
+    #[error("an organisation of that name exists")]
+    OrganisationExists,
+    #[error("no such program")]
+    UnknownProgram,
+    #[error("a program with that ID exists")]
+    ProgramExists,
+    #[error("the descriptor is not the successor of the current version {current}")]
+    DescriptorConflict { current: u64 },
+    #[error("the report is sealed for an older descriptor version")]
+    StaleList { current: Box<SignedDescriptor> },
+    #[error("the person is unknown or not allowed to do this")]
+    NotAllowed,
+    #[error("the person is disabled")]
+    Disabled,
+    #[error("a different report already uses this ID")]
+    ReportIdConflict,
+    #[error("the report was purged or deleted")]
+    Gone,
+    #[error("no such report")]
+    UnknownReport,
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// A fault in the database: never shown to clients.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Backend(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A one-time token, by hash, that enrols one person with `role` in `org`.
+#[derive(Debug, Clone)]
+pub struct EnrolmentToken {
+    pub hash: [u8; 32],
+    pub org: i64,
+    pub role: Role,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub token_hash: [u8; 32],
+    pub identity: PublicIdentity,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewShopper {
+    pub token_hash: [u8; 32],
+    pub invite: SignedInvite,
+    pub enrolment: SignedEnrolment,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub invite: SignedInvite,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: PersonId,
+    pub identity: PublicIdentity,
+    pub role: Role,
+    pub organisation: Organisation,
+    pub enrolled_at: u64,
+    pub disabled: bool,
+    /// Shoppers: the program, the invite and the signed enrolment.
+    pub shopper: Option<ShopperRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShopperRecord {
+    pub program: ProgramId,
+    pub invite: SignedInvite,
+    pub enrolment: SignedEnrolment,
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub id: ProgramId,
+    pub org: i64,
+    pub current: SignedDescriptor,
+    pub report_count: u64,
+}
+
+/// A report whose signature and addressing the caller verified.
+#[derive(Debug)]
+pub struct Submission {
+    pub sealed: SealedReport,
+    /// Each stream's ciphertext, in parts of at most [`crate::sqlite::PART_LEN`].
+    pub streams: Vec<Vec<Vec<u8>>>,
+    pub acknowledgement: Signed<Acknowledgement>,
+    pub shopper: PersonId,
+}
+
+#[derive(Debug, Clone)]
+pub enum SubmitOutcome {
+    Stored(Vec<u8>),
+    /// The same report was stored before: its original acknowledgement.
+    Duplicate(Vec<u8>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub program: Option<ProgramId>,
+    pub since: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub report: ReportId,
+    pub program: ProgramId,
+    pub shopper: PersonId,
+    pub received_at: u64,
+    pub size: u64,
+    pub fetched: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub record: Vec<u8>,
+    pub envelope: Envelope,
+    pub grant: Option<Vec<u8>>,
+    pub acknowledgement: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub descriptor: Option<SignedDescriptor>,
+    pub grant: SignedGrant,
+    pub envelopes: Vec<Envelope>,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDeletion {
+    pub report: ReportId,
+    pub request: Signed<DeletionRequest>,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tombstone {
+    Retention {
+        descriptor_version: u64,
+        retention_days: u32,
+        purged_at: u64,
+    },
+    Deletion {
+        request: Vec<u8>,
+        deleted_at: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct GrantRow {
+    pub program: ProgramId,
+    pub grant: Vec<u8>,
+    pub accepted_at: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReleaseRow {
+    pub report: ReportId,
+    pub person: PersonId,
+    pub released_at: u64,
+}
+
+/// Items with a sequence number above `after`, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditPage {
+    pub after: u64,
+    pub limit: u32,
+}

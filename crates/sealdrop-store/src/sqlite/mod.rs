@@ -1,0 +1,316 @@
+//! The SQLite store: one file in WAL mode, `synchronous = FULL` (a commit
+//! is on disk before it returns), `secure_delete` on (deleted ciphertext is
+//! overwritten, not left in free pages).
+//!
+//! One writer thread owns the only writing connection and commits in
+//! groups: it takes every write waiting in its queue, runs each in its own
+//! savepoint (a refused write rolls back alone), and commits them together
+//! with one fsync. Readers use a small pool of their own connections, which
+//! WAL lets run beside the writer.
+
+mod audit;
+mod people;
+mod programs;
+mod reports;
+pub mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
+
+use crate::model::*;
+use crate::{Store, StoredReport};
+use writer::Writer;
+
+/// Ciphertext is stored in parts of at most this many bytes: large enough
+/// that a 2 KiB report is one row, small enough that a row never strains
+/// SQLite or memory.
+pub const PART_LEN: usize = 1024 * 1024;
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Writer::start(conn)?,
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Checks that a database file is whole and of a schema this build
+    /// knows: what `restore` runs before using a backup.
+    pub fn check_file(path: &Path) -> Result<i64, StoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(StoreError::Invalid("the database file is damaged"));
+        }
+        let version = schema::version(&conn)?;
+        if version == 0 || version > schema::SCHEMA_VERSION {
+            return Err(StoreError::Invalid(
+                "the file is not a sealdrop database this server can read",
+            ));
+        }
+        Ok(version)
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let pooled = self.readers.lock().map_err(|_| poisoned())?.pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&conn)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().map_err(|_| poisoned())?;
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        result
+    }
+
+    fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.writer.run(f)
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("a connection pool lock was poisoned".into())
+}
+
+impl Store for SqliteStore {
+    fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError> {
+        self.read(|c| people::organisation(c, name))
+    }
+
+    fn create_organisation(&self, name: &str, now: u64) -> Result<Organisation, StoreError> {
+        let name = name.to_owned();
+        self.write(move |c| people::create_organisation(c, &name, now))
+    }
+
+    fn issue_enrolment_token(&self, token: EnrolmentToken) -> Result<(), StoreError> {
+        self.write(move |c| people::issue_token(c, &token))
+    }
+
+    fn enrol(&self, enrolment: NewPerson) -> Result<Person, StoreError> {
+        self.write(move |c| people::enrol(c, &enrolment))
+    }
+
+    fn enrol_shopper(&self, enrolment: NewShopper) -> Result<Person, StoreError> {
+        self.write(move |c| people::enrol_shopper(c, &enrolment))
+    }
+
+    fn person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
+        self.read(|c| people::person(c, id))
+    }
+
+    fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError> {
+        let id = *id;
+        self.write(move |c| people::disable(c, &id, now))
+    }
+
+    fn put_challenge(&self, hash: [u8; 32], expires_at: u64) -> Result<(), StoreError> {
+        self.write(move |c| people::put_challenge(c, hash, expires_at))
+    }
+
+    fn take_challenge(&self, hash: [u8; 32], now: u64) -> Result<bool, StoreError> {
+        self.write(move |c| people::take_challenge(c, hash, now))
+    }
+
+    fn put_session(
+        &self,
+        hash: [u8; 32],
+        person: &PersonId,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let person = *person;
+        self.write(move |c| people::put_session(c, hash, &person, expires_at))
+    }
+
+    fn session(&self, hash: [u8; 32], now: u64) -> Result<Option<PersonId>, StoreError> {
+        self.read(|c| people::session(c, hash, now))
+    }
+
+    fn register_invite(&self, invite: NewInvite) -> Result<(), StoreError> {
+        self.write(move |c| people::register_invite(c, &invite))
+    }
+
+    fn create_program(
+        &self,
+        org: i64,
+        first: &SignedDescriptor,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let first = first.clone();
+        self.write(move |c| programs::create(c, org, &first, now))
+    }
+
+    fn advance_descriptor(
+        &self,
+        next: &SignedDescriptor,
+        revoked: &[PersonId],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let (next, revoked) = (next.clone(), revoked.to_vec());
+        self.write(move |c| programs::advance(c, &next, &revoked, now))
+    }
+
+    fn program(&self, id: &ProgramId) -> Result<Option<Program>, StoreError> {
+        self.read(|c| programs::program(c, id))
+    }
+
+    fn programs(&self, org: i64) -> Result<Vec<Program>, StoreError> {
+        self.read(|c| programs::programs(c, org))
+    }
+
+    fn descriptor(
+        &self,
+        id: &ProgramId,
+        version: u64,
+    ) -> Result<Option<SignedDescriptor>, StoreError> {
+        self.read(|c| programs::descriptor(c, id, version))
+    }
+
+    fn descriptors(&self, id: &ProgramId) -> Result<Vec<SignedDescriptor>, StoreError> {
+        self.read(|c| programs::descriptors(c, id))
+    }
+
+    fn submit(&self, submission: Submission) -> Result<SubmitOutcome, StoreError> {
+        self.write(move |c| reports::submit(c, &submission))
+    }
+
+    fn inbox(&self, person: &PersonId, filter: &InboxFilter) -> Result<Vec<InboxRow>, StoreError> {
+        self.read(|c| reports::inbox(c, person, filter))
+    }
+
+    fn release(
+        &self,
+        report: &ReportId,
+        person: &PersonId,
+        now: u64,
+    ) -> Result<Release, StoreError> {
+        let (report, person) = (*report, *person);
+        self.write(move |c| reports::release(c, &report, &person, now))
+    }
+
+    fn holds_envelope(&self, report: &ReportId, person: &PersonId) -> Result<bool, StoreError> {
+        self.read(|c| reports::holds_envelope(c, report, person))
+    }
+
+    fn stream_part(
+        &self,
+        report: &ReportId,
+        stream: u32,
+        part: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|c| reports::stream_part(c, report, stream, part))
+    }
+
+    fn report(&self, id: &ReportId) -> Result<Option<StoredReport>, StoreError> {
+        self.read(|c| reports::report(c, id))
+    }
+
+    fn grant(&self, grant: NewGrant) -> Result<Vec<ReportId>, StoreError> {
+        self.write(move |c| reports::grant(c, &grant))
+    }
+
+    fn delete_report(&self, deletion: NewDeletion) -> Result<(), StoreError> {
+        self.write(move |c| reports::delete(c, &deletion))
+    }
+
+    fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError> {
+        self.write(move |c| reports::purge(c, now))
+    }
+
+    fn audit_reports(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, StoredReport)>, StoreError> {
+        self.read(|c| audit::reports(c, org, page))
+    }
+
+    fn audit_people(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, Person)>, StoreError> {
+        self.read(|c| audit::people(c, org, page))
+    }
+
+    fn audit_grants(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, GrantRow)>, StoreError> {
+        self.read(|c| audit::grants(c, org, page))
+    }
+
+    fn audit_releases(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, ReleaseRow)>, StoreError> {
+        self.read(|c| audit::releases(c, org, page))
+    }
+
+    fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        self.read(|c| {
+            let mut dest = Connection::open(to)?;
+            let backup = rusqlite::backup::Backup::new(c, &mut dest)?;
+            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+            Ok(())
+        })
+    }
+}
+
+/// Integer conversions between SQLite's i64 and the protocol's u64/u32:
+/// values beyond i64 are refused rather than wrapped.
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Invalid("a number is out of range"))
+}
+
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Reads a fixed-size blob column.
+pub(crate) fn array<const N: usize>(bytes: Vec<u8>) -> Result<[u8; N], StoreError> {
+    <[u8; N]>::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Backend("a stored identifier has the wrong length".into()))
+}
+
+pub(crate) fn decode<T: sealdrop_proto::codec::Decode>(bytes: &[u8]) -> Result<T, StoreError> {
+    T::from_bytes(bytes).map_err(|e| StoreError::Backend(format!("a stored record does not decode: {e}")))
+}

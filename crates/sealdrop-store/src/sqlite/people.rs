@@ -1,0 +1,254 @@
+//! Organisations, enrolment tokens, people, challenges, sessions, invites.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use sealdrop_proto::codec::Encode;
+use sealdrop_proto::ids::{PersonId, ProgramId};
+
+use super::{array, decode, to_i64, to_u64};
+use crate::model::*;
+
+pub(super) fn organisation(c: &Connection, name: &str) -> Result<Option<Organisation>, StoreError> {
+    Ok(c.query_row(
+        "SELECT id, name FROM organisations WHERE name = ?1",
+        [name],
+        |r| {
+            Ok(Organisation {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+pub(super) fn create_organisation(
+    c: &Connection,
+    name: &str,
+    now: u64,
+) -> Result<Organisation, StoreError> {
+    if organisation(c, name)?.is_some() {
+        return Err(StoreError::OrganisationExists);
+    }
+    c.execute(
+        "INSERT INTO organisations (name, created_at) VALUES (?1, ?2)",
+        params![name, to_i64(now)?],
+    )?;
+    Ok(Organisation {
+        id: c.last_insert_rowid(),
+        name: name.to_owned(),
+    })
+}
+
+pub(super) fn issue_token(c: &Connection, t: &EnrolmentToken) -> Result<(), StoreError> {
+    if t.role == Role::Shopper {
+        return Err(StoreError::Invalid("shoppers enrol with a manager-signed invite"));
+    }
+    let org_exists: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?1)",
+        [t.org],
+        |r| r.get(0),
+    )?;
+    if !org_exists {
+        return Err(StoreError::UnknownOrganisation);
+    }
+    c.execute(
+        "INSERT INTO enrolment_tokens (hash, org_id, role, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![&t.hash[..], t.org, t.role.as_str(), to_i64(t.expires_at)?],
+    )?;
+    Ok(())
+}
+
+fn ensure_new_person(c: &Connection, id: &PersonId) -> Result<(), StoreError> {
+    let exists: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM people WHERE id = ?1)",
+        [&id.as_bytes()[..]],
+        |r| r.get(0),
+    )?;
+    if exists {
+        Err(StoreError::AlreadyEnrolled)
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn enrol(c: &Connection, e: &NewPerson) -> Result<Person, StoreError> {
+    let token: Option<(i64, String)> = c
+        .query_row(
+            "UPDATE enrolment_tokens SET used = 1
+             WHERE hash = ?1 AND used = 0 AND expires_at >= ?2
+             RETURNING org_id, role",
+            params![&e.token_hash[..], to_i64(e.now)?],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (org, role) = token.ok_or(StoreError::BadToken)?;
+    let id = e.identity.id();
+    ensure_new_person(c, &id)?;
+    c.execute(
+        "INSERT INTO people (id, identity, role, org_id, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            &id.as_bytes()[..],
+            e.identity.to_bytes(),
+            role,
+            org,
+            to_i64(e.now)?
+        ],
+    )?;
+    person(c, &id)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
+}
+
+pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, StoreError> {
+    let program = e.invite.unverified_body().program_id;
+    let used = c
+        .query_row(
+            "UPDATE shopper_invites SET used = 1
+             WHERE token_hash = ?1 AND program_id = ?2 AND used = 0 AND expires_at >= ?3
+             RETURNING 1",
+            params![&e.token_hash[..], &program.as_bytes()[..], to_i64(e.now)?],
+            |_| Ok(()),
+        )
+        .optional()?;
+    used.ok_or(StoreError::BadToken)?;
+    let org: i64 = c
+        .query_row(
+            "SELECT org_id FROM programs WHERE id = ?1",
+            [&program.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(StoreError::UnknownProgram)?;
+    let shopper = &e.enrolment.unverified_body().shopper;
+    let id = shopper.id();
+    ensure_new_person(c, &id)?;
+    c.execute(
+        "INSERT INTO people (id, identity, role, org_id, enrolled_at, program_id, invite, enrolment)
+         VALUES (?1, ?2, 'shopper', ?3, ?4, ?5, ?6, ?7)",
+        params![
+            &id.as_bytes()[..],
+            shopper.to_bytes(),
+            org,
+            to_i64(e.now)?,
+            &program.as_bytes()[..],
+            e.invite.to_bytes(),
+            e.enrolment.to_bytes(),
+        ],
+    )?;
+    person(c, &id)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
+}
+
+pub(super) const PERSON_COLUMNS: &str = "p.seq, p.id, p.identity, p.role, p.org_id, o.name,
+    p.enrolled_at, p.disabled_at, p.program_id, p.invite, p.enrolment";
+
+pub(super) fn person_from_row(r: &Row<'_>) -> Result<(u64, Person), StoreError> {
+    let role: String = r.get(3)?;
+    let role = role
+        .parse::<Role>()
+        .map_err(|_| StoreError::Backend("a stored role is unknown".into()))?;
+    let program: Option<Vec<u8>> = r.get(8)?;
+    let invite: Option<Vec<u8>> = r.get(9)?;
+    let enrolment: Option<Vec<u8>> = r.get(10)?;
+    let shopper = match (program, invite, enrolment) {
+        (Some(p), Some(i), Some(e)) => Some(ShopperRecord {
+            program: ProgramId::from_bytes(array(p)?),
+            invite: decode(&i)?,
+            enrolment: decode(&e)?,
+        }),
+        _ => None,
+    };
+    let identity: Vec<u8> = r.get(2)?;
+    Ok((
+        to_u64(r.get(0)?),
+        Person {
+            id: PersonId::from_bytes(array(r.get(1)?)?),
+            identity: decode(&identity)?,
+            role,
+            organisation: Organisation {
+                id: r.get(4)?,
+                name: r.get(5)?,
+            },
+            enrolled_at: to_u64(r.get(6)?),
+            disabled: r.get::<_, Option<i64>>(7)?.is_some(),
+            shopper,
+        },
+    ))
+}
+
+pub(super) fn person(c: &Connection, id: &PersonId) -> Result<Option<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people p JOIN organisations o ON o.id = p.org_id
+         WHERE p.id = ?1"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query([&id.as_bytes()[..]])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(person_from_row(r)?.1)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn disable(c: &Connection, id: &PersonId, now: u64) -> Result<bool, StoreError> {
+    let changed = c.execute(
+        "UPDATE people SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
+        params![&id.as_bytes()[..], to_i64(now)?],
+    )?;
+    c.execute(
+        "DELETE FROM sessions WHERE person_id = ?1",
+        [&id.as_bytes()[..]],
+    )?;
+    Ok(changed > 0)
+}
+
+pub(super) fn put_challenge(c: &Connection, hash: [u8; 32], expires_at: u64) -> Result<(), StoreError> {
+    c.prepare_cached("INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)")?
+        .execute(params![&hash[..], to_i64(expires_at)?])?;
+    Ok(())
+}
+
+pub(super) fn take_challenge(c: &Connection, hash: [u8; 32], now: u64) -> Result<bool, StoreError> {
+    let expires_at: Option<i64> = c
+        .prepare_cached("DELETE FROM challenges WHERE hash = ?1 RETURNING expires_at")?
+        .query_row([&hash[..]], |r| r.get(0))
+        .optional()?;
+    // Expired challenges are swept as they are met; a sweep of the rest
+    // keeps the table small.
+    c.prepare_cached("DELETE FROM challenges WHERE expires_at < ?1")?
+        .execute([to_i64(now)?])?;
+    Ok(expires_at.is_some_and(|e| to_u64(e) >= now))
+}
+
+pub(super) fn put_session(
+    c: &Connection,
+    hash: [u8; 32],
+    person: &PersonId,
+    expires_at: u64,
+) -> Result<(), StoreError> {
+    c.prepare_cached("INSERT INTO sessions (hash, person_id, expires_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![&hash[..], &person.as_bytes()[..], to_i64(expires_at)?])?;
+    Ok(())
+}
+
+pub(super) fn session(c: &Connection, hash: [u8; 32], now: u64) -> Result<Option<PersonId>, StoreError> {
+    let id: Option<Vec<u8>> = c
+        .prepare_cached("SELECT person_id FROM sessions WHERE hash = ?1 AND expires_at >= ?2")?
+        .query_row(params![&hash[..], to_i64(now)?], |r| r.get(0))
+        .optional()?;
+    id.map(|b| array(b).map(PersonId::from_bytes)).transpose()
+}
+
+pub(super) fn register_invite(c: &Connection, i: &NewInvite) -> Result<(), StoreError> {
+    let body = i.invite.unverified_body();
+    let inserted = c.execute(
+        "INSERT INTO shopper_invites (token_hash, program_id, invite, expires_at)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_hash) DO NOTHING",
+        params![
+            &body.token_hash[..],
+            &body.program_id.as_bytes()[..],
+            i.invite.to_bytes(),
+            to_i64(body.expires_at)?
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Invalid("an invite with this token is already registered"));
+    }
+    Ok(())
+}

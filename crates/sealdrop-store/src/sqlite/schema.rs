@@ -1,0 +1,151 @@
+//! Versioned migrations. `PRAGMA user_version` records how many have run;
+//! each runs in its own transaction, so a crash leaves a whole version.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE organisations (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+);
+
+-- One-time tokens for staff, managers and auditors, by hash. A used token
+-- keeps its row (so it cannot be reused) but names nobody: no link from a
+-- token to the key it enrolled.
+CREATE TABLE enrolment_tokens (
+    hash        BLOB PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES organisations(id),
+    role        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE people (
+    seq         INTEGER PRIMARY KEY,
+    id          BLOB NOT NULL UNIQUE,
+    identity    BLOB NOT NULL,
+    role        TEXT NOT NULL,
+    org_id      INTEGER NOT NULL REFERENCES organisations(id),
+    enrolled_at INTEGER NOT NULL,
+    disabled_at INTEGER,
+    program_id  BLOB,
+    invite      BLOB,
+    enrolment   BLOB
+);
+
+-- Shopper invites a manager registered: the token's hash, never the token.
+CREATE TABLE shopper_invites (
+    token_hash  BLOB PRIMARY KEY,
+    program_id  BLOB NOT NULL,
+    invite      BLOB NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE challenges (
+    hash        BLOB PRIMARY KEY,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+    hash        BLOB PRIMARY KEY,
+    person_id   BLOB NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_person ON sessions(person_id);
+
+CREATE TABLE programs (
+    id              BLOB PRIMARY KEY,
+    org_id          INTEGER NOT NULL REFERENCES organisations(id),
+    current_version INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE descriptors (
+    program_id  BLOB NOT NULL REFERENCES programs(id),
+    version     INTEGER NOT NULL,
+    descriptor  BLOB NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    PRIMARY KEY (program_id, version)
+) WITHOUT ROWID;
+
+-- Report IDs are time-ordered, so the unique index on id grows at its end.
+-- A tombstoned report keeps its row (the ID stays reserved) and its public
+-- record; its ciphertext and envelopes are deleted.
+CREATE TABLE reports (
+    seq             INTEGER PRIMARY KEY,
+    id              BLOB NOT NULL UNIQUE,
+    program_id      BLOB NOT NULL REFERENCES programs(id),
+    shopper_id      BLOB NOT NULL,
+    received_at     INTEGER NOT NULL,
+    size            INTEGER NOT NULL,
+    record          BLOB NOT NULL,
+    record_hash     BLOB NOT NULL,
+    acknowledgement BLOB NOT NULL,
+    purged_at       INTEGER,
+    purge_version   INTEGER,
+    purge_days      INTEGER,
+    deleted_at      INTEGER,
+    deletion        BLOB
+);
+CREATE INDEX reports_by_program ON reports(program_id, received_at);
+
+CREATE TABLE envelopes (
+    recipient   BLOB NOT NULL,
+    report_seq  INTEGER NOT NULL REFERENCES reports(seq),
+    envelope    BLOB NOT NULL,
+    grant_seq   INTEGER REFERENCES grants(seq),
+    fetched_at  INTEGER,
+    PRIMARY KEY (recipient, report_seq)
+) WITHOUT ROWID;
+CREATE INDEX envelopes_by_report ON envelopes(report_seq);
+
+CREATE TABLE chunks (
+    report_seq  INTEGER NOT NULL REFERENCES reports(seq),
+    stream      INTEGER NOT NULL,
+    part        INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    UNIQUE (report_seq, stream, part)
+);
+
+CREATE TABLE grants (
+    seq         INTEGER PRIMARY KEY,
+    program_id  BLOB NOT NULL REFERENCES programs(id),
+    grant_record BLOB NOT NULL,
+    accepted_at INTEGER NOT NULL
+);
+
+CREATE TABLE releases (
+    seq         INTEGER PRIMARY KEY,
+    report_id   BLOB NOT NULL,
+    person_id   BLOB NOT NULL,
+    released_at INTEGER NOT NULL
+);
+"#];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {current}, newer than this server's {SCHEMA_VERSION}"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The version a database file says it has.
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}

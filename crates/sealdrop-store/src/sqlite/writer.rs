@@ -1,0 +1,139 @@
+//! The writer thread and its group commit.
+//!
+//! Each write is a closure run inside a savepoint of the batch's
+//! transaction. Its result waits until the batch commits: a caller never
+//! hears "stored" before the fsync, and a failed commit fails every write in
+//! the batch, none of which then exists.
+
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Writes run together in one transaction, at most this many.
+const MAX_BATCH: usize = 512;
+
+type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+
+pub(crate) struct Writer {
+    queue: Mutex<Option<SyncSender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(crate) fn start(conn: Connection) -> Result<Self, StoreError> {
+        let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+        let thread = std::thread::Builder::new()
+            .name("sealdrop-store-writer".into())
+            .spawn(move || run_writer(conn, rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            queue: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Runs `f` in the next group and waits for its commit.
+    pub(crate) fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<R, StoreError>>(1);
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let keep = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit| {
+                // The caller may have gone; nothing to tell then.
+                let _ = reply_tx.send(commit.and(result));
+            });
+            (keep, deliver)
+        });
+        let queue = self
+            .queue
+            .lock()
+            .map_err(|_| closed())?
+            .as_ref()
+            .cloned()
+            .ok_or_else(closed)?;
+        queue.send(job).map_err(|_| closed())?;
+        reply_rx.recv().map_err(|_| closed())?
+    }
+
+    /// Stops taking writes, lets every queued write commit, and waits.
+    pub(crate) fn close(&self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.take();
+        }
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend("the store is closed".into())
+}
+
+fn run_writer(conn: Connection, rx: Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, batch);
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+    // A job dropped without running drops its reply channel: its caller
+    // sees a store failure, and nothing of it was written.
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "cannot begin a write transaction");
+        return;
+    }
+    let mut deliveries: Vec<Deliver> = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!(error = %e, "cannot open a savepoint");
+            continue;
+        }
+        let (keep, deliver) = job(conn);
+        let end = if keep {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(e) = end {
+            // The savepoint could not close: the transaction is in an
+            // unknown state, so none of the batch may commit.
+            let _ = conn.execute_batch("ROLLBACK");
+            let message = e.to_string();
+            deliver(Err(StoreError::Backend(message.clone())));
+            for d in deliveries {
+                d(Err(StoreError::Backend(message.clone())));
+            }
+            return;
+        }
+        deliveries.push(deliver);
+    }
+    let commit = conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for deliver in deliveries {
+        deliver(commit.clone().map_err(StoreError::Backend));
+    }
+}
