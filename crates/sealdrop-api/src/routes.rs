@@ -21,7 +21,6 @@ pub const REPORTS: &str = "/v1/reports";
 pub const REPORT: &str = "/v1/reports/{report}";
 pub const REPORT_STREAM: &str = "/v1/reports/{report}/streams/{stream}";
 pub const REPORT_DELETION: &str = "/v1/reports/{report}/deletion";
-pub const PERSON: &str = "/v1/people/{person}";
 pub const AUDIT_REPORTS: &str = "/v1/audit/reports";
 pub const AUDIT_ENROLMENTS: &str = "/v1/audit/enrolments";
 pub const AUDIT_GRANTS: &str = "/v1/audit/grants";
@@ -34,7 +33,10 @@ pub fn fill(route: &str, values: &[&str]) -> String {
     let mut rest = route;
     while let Some(start) = rest.find('{') {
         out.push_str(rest.get(..start).unwrap_or_default());
-        let end = rest.get(start..).and_then(|r| r.find('}')).map_or(rest.len(), |e| start + e + 1);
+        let end = rest
+            .get(start..)
+            .and_then(|r| r.find('}'))
+            .map_or(rest.len(), |e| start + e + 1);
         out.push_str(values.next().copied().unwrap_or_default());
         rest = rest.get(end..).unwrap_or_default();
     }

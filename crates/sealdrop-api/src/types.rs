@@ -232,8 +232,11 @@ pub struct ProgramSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct GrantUpload {
-    /// The next descriptor version, which adds the recipient.
-    pub descriptor: B64,
+    /// The next descriptor version, which adds the recipient; absent when
+    /// the recipient is on the current version already (a follow-up grant
+    /// for reports the first one missed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor: Option<B64>,
     /// The manager-signed grant record naming every envelope below.
     pub grant: B64,
     /// One envelope per report, for the grant's recipient.

@@ -46,6 +46,15 @@ impl SigningSecret {
         self.0.verifying_key()
     }
 
+    /// The 32-byte seed, for an encrypted or 0600 key file. Zeroized on drop.
+    pub fn to_seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(seed))
+    }
+
     /// Ed25519 over `label ‖ message`; only this crate's message types call it.
     pub(crate) fn sign_labelled(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
         let mut input = Vec::with_capacity(label.len() + message.len());

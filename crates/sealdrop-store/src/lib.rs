@@ -46,8 +46,12 @@ pub trait Store: Send + Sync {
     fn put_challenge(&self, hash: [u8; 32], expires_at: u64) -> Result<(), StoreError>;
     /// Deletes the challenge and says whether it existed and was unexpired.
     fn take_challenge(&self, hash: [u8; 32], now: u64) -> Result<bool, StoreError>;
-    fn put_session(&self, hash: [u8; 32], person: &PersonId, expires_at: u64)
-    -> Result<(), StoreError>;
+    fn put_session(
+        &self,
+        hash: [u8; 32],
+        person: &PersonId,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
     /// The person a live session belongs to.
     fn session(&self, hash: [u8; 32], now: u64) -> Result<Option<PersonId>, StoreError>;
 
@@ -72,8 +76,11 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     fn program(&self, id: &ProgramId) -> Result<Option<Program>, StoreError>;
     fn programs(&self, org: i64) -> Result<Vec<Program>, StoreError>;
-    fn descriptor(&self, id: &ProgramId, version: u64)
-    -> Result<Option<SignedDescriptor>, StoreError>;
+    fn descriptor(
+        &self,
+        id: &ProgramId,
+        version: u64,
+    ) -> Result<Option<SignedDescriptor>, StoreError>;
     fn descriptors(&self, id: &ProgramId) -> Result<Vec<SignedDescriptor>, StoreError>;
 
     // Reports.
@@ -83,8 +90,12 @@ pub trait Store: Send + Sync {
     /// The reports `person` holds an envelope for.
     fn inbox(&self, person: &PersonId, filter: &InboxFilter) -> Result<Vec<InboxRow>, StoreError>;
     /// Releases `person`'s envelope of a report and records the release.
-    fn release(&self, report: &ReportId, person: &PersonId, now: u64)
-    -> Result<Release, StoreError>;
+    fn release(
+        &self,
+        report: &ReportId,
+        person: &PersonId,
+        now: u64,
+    ) -> Result<Release, StoreError>;
     /// True when `person` holds an envelope of the live report.
     fn holds_envelope(&self, report: &ReportId, person: &PersonId) -> Result<bool, StoreError>;
     /// Part `part` of a stream's ciphertext; `None` past the end.
@@ -106,10 +117,18 @@ pub trait Store: Send + Sync {
     fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError>;
 
     // What auditors read of one organisation, in pages by sequence number.
-    fn audit_reports(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, StoredReport)>, StoreError>;
+    fn audit_reports(
+        &self,
+        org: i64,
+        page: AuditPage,
+    ) -> Result<Vec<(u64, StoredReport)>, StoreError>;
     fn audit_people(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, Person)>, StoreError>;
     fn audit_grants(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, GrantRow)>, StoreError>;
-    fn audit_releases(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, ReleaseRow)>, StoreError>;
+    fn audit_releases(
+        &self,
+        org: i64,
+        page: AuditPage,
+    ) -> Result<Vec<(u64, ReleaseRow)>, StoreError>;
 
     /// A consistent copy of the whole store, taken while serving.
     fn backup(&self, to: &std::path::Path) -> Result<(), StoreError>;

@@ -13,11 +13,11 @@
 //! opens only for this report and this recipient: moving it to another report
 //! or relabelling it for another person fails authentication.
 
+#[cfg(feature = "open")]
+use hpke::OpModeR;
 use hpke::aead::ChaCha20Poly1305;
 use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
-#[cfg(feature = "open")]
-use hpke::OpModeR;
 use hpke::{Deserializable as _, OpModeS, Serializable as _};
 use rand_core::CryptoRng;
 

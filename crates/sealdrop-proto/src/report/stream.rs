@@ -21,10 +21,10 @@
 use std::io::{self, Read, Write};
 
 #[cfg(feature = "open")]
+use chacha20poly1305::Tag;
+#[cfg(feature = "open")]
 use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
-#[cfg(feature = "open")]
-use chacha20poly1305::Tag;
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use thiserror::Error;
 use zeroize::Zeroizing;

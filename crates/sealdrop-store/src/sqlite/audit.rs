@@ -10,8 +10,14 @@ use super::{array, to_i64, to_u64};
 use crate::StoredReport;
 use crate::model::*;
 
-pub(super) fn reports(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(u64, StoredReport)>, StoreError> {
-    let sql = format!("SELECT {REPORT_COLUMNS} FROM reports r JOIN programs p ON p.id = r.program_id\n         WHERE r.seq > ?1 AND p.org_id = ?3 ORDER BY r.seq LIMIT ?2");
+pub(super) fn reports(
+    c: &Connection,
+    org: i64,
+    page: AuditPage,
+) -> Result<Vec<(u64, StoredReport)>, StoreError> {
+    let sql = format!(
+        "SELECT {REPORT_COLUMNS} FROM reports r JOIN programs p ON p.id = r.program_id\n         WHERE r.seq > ?1 AND p.org_id = ?3 ORDER BY r.seq LIMIT ?2"
+    );
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![to_i64(page.after)?, page.limit, org])?;
     let mut out = Vec::new();
@@ -21,7 +27,11 @@ pub(super) fn reports(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(
     Ok(out)
 }
 
-pub(super) fn people(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(u64, Person)>, StoreError> {
+pub(super) fn people(
+    c: &Connection,
+    org: i64,
+    page: AuditPage,
+) -> Result<Vec<(u64, Person)>, StoreError> {
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM people p JOIN organisations o ON o.id = p.org_id
          WHERE p.seq > ?1 AND p.org_id = ?3 ORDER BY p.seq LIMIT ?2"
@@ -35,7 +45,11 @@ pub(super) fn people(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(u
     Ok(out)
 }
 
-pub(super) fn grants(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(u64, GrantRow)>, StoreError> {
+pub(super) fn grants(
+    c: &Connection,
+    org: i64,
+    page: AuditPage,
+) -> Result<Vec<(u64, GrantRow)>, StoreError> {
     let rows: Vec<(i64, Vec<u8>, Vec<u8>, i64)> = c
         .prepare_cached(
             "SELECT g.seq, g.program_id, g.grant_record, g.accepted_at FROM grants g\n             JOIN programs p ON p.id = g.program_id\n             WHERE g.seq > ?1 AND p.org_id = ?3 ORDER BY g.seq LIMIT ?2",
@@ -58,7 +72,11 @@ pub(super) fn grants(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(u
         .collect()
 }
 
-pub(super) fn releases(c: &Connection, org: i64, page: AuditPage) -> Result<Vec<(u64, ReleaseRow)>, StoreError> {
+pub(super) fn releases(
+    c: &Connection,
+    org: i64,
+    page: AuditPage,
+) -> Result<Vec<(u64, ReleaseRow)>, StoreError> {
     let rows: Vec<(i64, Vec<u8>, Vec<u8>, i64)> = c
         .prepare_cached(
             "SELECT x.seq, x.report_id, x.person_id, x.released_at FROM releases x\n             JOIN reports r ON r.id = x.report_id JOIN programs p ON p.id = r.program_id\n             WHERE x.seq > ?1 AND p.org_id = ?3 ORDER BY x.seq LIMIT ?2",

@@ -92,7 +92,10 @@ impl SqliteStore {
         Ok(version)
     }
 
-    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let pooled = self.readers.lock().map_err(|_| poisoned())?.pop();
         let conn = match pooled {
             Some(conn) => conn,
@@ -269,7 +272,11 @@ impl Store for SqliteStore {
         self.write(move |c| reports::purge(c, now))
     }
 
-    fn audit_reports(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, StoredReport)>, StoreError> {
+    fn audit_reports(
+        &self,
+        org: i64,
+        page: AuditPage,
+    ) -> Result<Vec<(u64, StoredReport)>, StoreError> {
         self.read(|c| audit::reports(c, org, page))
     }
 
@@ -281,7 +288,11 @@ impl Store for SqliteStore {
         self.read(|c| audit::grants(c, org, page))
     }
 
-    fn audit_releases(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, ReleaseRow)>, StoreError> {
+    fn audit_releases(
+        &self,
+        org: i64,
+        page: AuditPage,
+    ) -> Result<Vec<(u64, ReleaseRow)>, StoreError> {
         self.read(|c| audit::releases(c, org, page))
     }
 
@@ -312,5 +323,6 @@ pub(crate) fn array<const N: usize>(bytes: Vec<u8>) -> Result<[u8; N], StoreErro
 }
 
 pub(crate) fn decode<T: sealdrop_proto::codec::Decode>(bytes: &[u8]) -> Result<T, StoreError> {
-    T::from_bytes(bytes).map_err(|e| StoreError::Backend(format!("a stored record does not decode: {e}")))
+    T::from_bytes(bytes)
+        .map_err(|e| StoreError::Backend(format!("a stored record does not decode: {e}")))
 }

@@ -41,7 +41,9 @@ pub(super) fn create_organisation(
 
 pub(super) fn issue_token(c: &Connection, t: &EnrolmentToken) -> Result<(), StoreError> {
     if t.role == Role::Shopper {
-        return Err(StoreError::Invalid("shoppers enrol with a manager-signed invite"));
+        return Err(StoreError::Invalid(
+            "shoppers enrol with a manager-signed invite",
+        ));
     }
     let org_exists: bool = c.query_row(
         "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = ?1)",
@@ -198,7 +200,11 @@ pub(super) fn disable(c: &Connection, id: &PersonId, now: u64) -> Result<bool, S
     Ok(changed > 0)
 }
 
-pub(super) fn put_challenge(c: &Connection, hash: [u8; 32], expires_at: u64) -> Result<(), StoreError> {
+pub(super) fn put_challenge(
+    c: &Connection,
+    hash: [u8; 32],
+    expires_at: u64,
+) -> Result<(), StoreError> {
     c.prepare_cached("INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)")?
         .execute(params![&hash[..], to_i64(expires_at)?])?;
     Ok(())
@@ -223,11 +229,19 @@ pub(super) fn put_session(
     expires_at: u64,
 ) -> Result<(), StoreError> {
     c.prepare_cached("INSERT INTO sessions (hash, person_id, expires_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![&hash[..], &person.as_bytes()[..], to_i64(expires_at)?])?;
+        .execute(params![
+            &hash[..],
+            &person.as_bytes()[..],
+            to_i64(expires_at)?
+        ])?;
     Ok(())
 }
 
-pub(super) fn session(c: &Connection, hash: [u8; 32], now: u64) -> Result<Option<PersonId>, StoreError> {
+pub(super) fn session(
+    c: &Connection,
+    hash: [u8; 32],
+    now: u64,
+) -> Result<Option<PersonId>, StoreError> {
     let id: Option<Vec<u8>> = c
         .prepare_cached("SELECT person_id FROM sessions WHERE hash = ?1 AND expires_at >= ?2")?
         .query_row(params![&hash[..], to_i64(now)?], |r| r.get(0))
@@ -248,7 +262,9 @@ pub(super) fn register_invite(c: &Connection, i: &NewInvite) -> Result<(), Store
         ],
     )?;
     if inserted == 0 {
-        return Err(StoreError::Invalid("an invite with this token is already registered"));
+        return Err(StoreError::Invalid(
+            "an invite with this token is already registered",
+        ));
     }
     Ok(())
 }

@@ -16,7 +16,9 @@ pub(super) fn create(
 ) -> Result<(), StoreError> {
     let d = first.unverified_body();
     if d.version != 1 {
-        return Err(StoreError::Invalid("a program starts at descriptor version 1"));
+        return Err(StoreError::Invalid(
+            "a program starts at descriptor version 1",
+        ));
     }
     let exists: bool = c.query_row(
         "SELECT EXISTS (SELECT 1 FROM programs WHERE id = ?1)",
@@ -77,9 +79,7 @@ pub(super) fn swap_current(
             .optional()?;
         return Err(match current {
             None => StoreError::UnknownProgram,
-            Some(v) => StoreError::DescriptorConflict {
-                current: to_u64(v),
-            },
+            Some(v) => StoreError::DescriptorConflict { current: to_u64(v) },
         });
     }
     insert_descriptor(c, next, now)
@@ -103,7 +103,10 @@ pub(super) fn advance(
     Ok(())
 }
 
-pub(super) fn current(c: &Connection, id: &ProgramId) -> Result<Option<SignedDescriptor>, StoreError> {
+pub(super) fn current(
+    c: &Connection,
+    id: &ProgramId,
+) -> Result<Option<SignedDescriptor>, StoreError> {
     let bytes: Option<Vec<u8>> = c
         .prepare_cached(
             "SELECT d.descriptor FROM programs p JOIN descriptors d
@@ -155,15 +158,22 @@ pub(super) fn descriptor(
     version: u64,
 ) -> Result<Option<SignedDescriptor>, StoreError> {
     let bytes: Option<Vec<u8>> = c
-        .prepare_cached("SELECT descriptor FROM descriptors WHERE program_id = ?1 AND version = ?2")?
+        .prepare_cached(
+            "SELECT descriptor FROM descriptors WHERE program_id = ?1 AND version = ?2",
+        )?
         .query_row(params![&id.as_bytes()[..], to_i64(version)?], |r| r.get(0))
         .optional()?;
     bytes.map(|b| decode(&b)).transpose()
 }
 
-pub(super) fn descriptors(c: &Connection, id: &ProgramId) -> Result<Vec<SignedDescriptor>, StoreError> {
+pub(super) fn descriptors(
+    c: &Connection,
+    id: &ProgramId,
+) -> Result<Vec<SignedDescriptor>, StoreError> {
     let rows: Vec<Vec<u8>> = c
-        .prepare_cached("SELECT descriptor FROM descriptors WHERE program_id = ?1 ORDER BY version")?
+        .prepare_cached(
+            "SELECT descriptor FROM descriptors WHERE program_id = ?1 ORDER BY version",
+        )?
         .query_map([&id.as_bytes()[..]], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     rows.iter().map(|b| decode(b)).collect()

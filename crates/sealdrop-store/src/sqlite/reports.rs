@@ -35,7 +35,9 @@ pub(super) fn submit(c: &Connection, s: &Submission) -> Result<SubmitOutcome, St
             "SELECT record_hash, acknowledgement, purged_at IS NOT NULL OR deleted_at IS NOT NULL
              FROM reports WHERE id = ?1",
         )?
-        .query_row([&id.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([&id.as_bytes()[..]], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     if let Some((hash, ack, tombstoned)) = existing {
         return if tombstoned {
@@ -185,12 +187,14 @@ pub(super) fn release(
     let (record, acknowledgement): (Vec<u8>, Vec<u8>) = c
         .prepare_cached("SELECT record, acknowledgement FROM reports WHERE seq = ?1")?
         .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    c.prepare_cached("INSERT INTO releases (report_id, person_id, released_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![
-            &report.as_bytes()[..],
-            &person.as_bytes()[..],
-            to_i64(now)?
-        ])?;
+    c.prepare_cached(
+        "INSERT INTO releases (report_id, person_id, released_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        &report.as_bytes()[..],
+        &person.as_bytes()[..],
+        to_i64(now)?
+    ])?;
     Ok(Release {
         record,
         envelope: decode(&envelope)?,
@@ -294,9 +298,10 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
     )?;
     for (report, envelope) in body.envelopes.iter().map(|(id, _)| id).zip(&g.envelopes) {
         let seq: i64 = find
-            .query_row(params![&report.as_bytes()[..], &program.as_bytes()[..]], |r| {
-                r.get(0)
-            })
+            .query_row(
+                params![&report.as_bytes()[..], &program.as_bytes()[..]],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or(StoreError::Invalid(
                 "a granted envelope is for a report this program does not hold",

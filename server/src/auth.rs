@@ -1,0 +1,110 @@
+//! Who is calling: a bearer token from `POST /v1/auth/session`, looked up by
+//! hash, and the person's current status.
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
+use sealdrop_api::{ErrorCode, Role};
+use sealdrop_proto::messages::{AuthPurpose, AuthResponse};
+use sealdrop_proto::signed::Signed;
+use sealdrop_store::Person;
+
+use crate::clock::now;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets;
+use crate::state::{AppState, blocking};
+
+/// An authenticated, enabled person.
+#[derive(Debug)]
+pub struct Caller(pub Person);
+
+fn unauthenticated() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "Sign in first: the bearer token is missing, unknown or expired.",
+    )
+}
+
+impl Caller {
+    /// Refuses unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> ApiResult<&Person> {
+        if roles.contains(&self.0.role) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let hash = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(secrets::session_hash);
+        Box::pin(async move {
+            let state = state.ok_or_else(ApiError::internal)?;
+            let hash = hash.ok_or_else(unauthenticated)?;
+            let person = blocking(&state, move |s| {
+                let id = s.store.session(hash, now())?.ok_or_else(unauthenticated)?;
+                s.store.person(&id)?.ok_or_else(unauthenticated)
+            })
+            .await?;
+            if person.disabled {
+                return Err(ApiError::new(
+                    ErrorCode::Disabled,
+                    "This account is disabled.",
+                ));
+            }
+            Ok(Caller(person))
+        })
+    }
+}
+
+/// Checks a signed challenge response: for this server's origin, for
+/// `purpose`, fresh, signed by `signer`'s key, and over a challenge this
+/// server issued and nobody used. Consumes the challenge.
+pub fn check_response(
+    s: &AppState,
+    response: &Signed<AuthResponse>,
+    purpose: AuthPurpose,
+    signer: &sealdrop_proto::keys::PublicIdentity,
+) -> ApiResult<()> {
+    let body = response.unverified_body();
+    let bad = |why: &str| ApiError::new(ErrorCode::BadChallenge, why.to_owned());
+    if body.purpose != purpose {
+        return Err(bad("The challenge response is for another purpose."));
+    }
+    if !s.origins.iter().any(|o| *o == body.origin) {
+        return Err(bad("The challenge response names another server."));
+    }
+    if !body.is_fresh(now()) {
+        return Err(bad(
+            "The challenge response's time is too far from the server's clock; check your clock.",
+        ));
+    }
+    if body.person != signer.id() {
+        return Err(bad("The challenge response names another person."));
+    }
+    response.verify_by(signer).map_err(|_| {
+        ApiError::new(
+            ErrorCode::BadSignature,
+            "The challenge response's signature does not verify.",
+        )
+    })?;
+    if !s
+        .store
+        .take_challenge(secrets::challenge_hash(&body.nonce), now())?
+    {
+        return Err(bad(
+            "The challenge is unknown, used or expired; ask for a new one.",
+        ));
+    }
+    Ok(())
+}

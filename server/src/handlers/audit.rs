@@ -1,0 +1,164 @@
+//! What auditors read: public records only, never an envelope.
+
+use actix_web::{HttpResponse, web};
+use sealdrop_api::{
+    AuditEnrolment, AuditGrant, AuditRelease, AuditReport, B64, Listing, Page, Role, Tombstone,
+};
+use sealdrop_store::{AuditPage, Tombstone as StoredTombstone};
+
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::state::{AppState, blocking};
+
+const DEFAULT_LIMIT: u32 = 500;
+const MAX_LIMIT: u32 = 5000;
+
+fn page(q: &Page) -> AuditPage {
+    AuditPage {
+        after: q.after.unwrap_or(0),
+        limit: q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+    }
+}
+
+fn listing<T>(rows: Vec<(u64, T)>, limit: u32) -> Listing<T> {
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|(seq, _)| *seq))
+        .flatten();
+    Listing {
+        items: rows.into_iter().map(|(_, item)| item).collect(),
+        next,
+    }
+}
+
+fn tombstone(t: StoredTombstone, received_at: u64) -> Tombstone {
+    match t {
+        StoredTombstone::Retention {
+            descriptor_version,
+            retention_days,
+            purged_at,
+        } => Tombstone::Retention {
+            descriptor_version,
+            retention_days,
+            received_at,
+            purged_at,
+        },
+        StoredTombstone::Deletion {
+            request,
+            deleted_at,
+        } => Tombstone::Deletion {
+            request: B64(request),
+            deleted_at,
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/v1/audit/reports", tag = "audit", params(Page),
+    responses((status = 200, body = Listing<AuditReport>)))]
+pub async fn reports(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<Page>,
+) -> ApiResult<HttpResponse> {
+    let org = caller.require(&[Role::Auditor])?.organisation.id;
+    let p = page(&query);
+    let rows = blocking(&state, move |s| Ok(s.store.audit_reports(org, p)?)).await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, r)| {
+            (
+                seq,
+                AuditReport {
+                    report: r.record.header.core.report_id.to_string(),
+                    program: r.program.to_string(),
+                    received_at: r.received_at,
+                    record: B64::of(&r.record),
+                    acknowledgement: B64(r.acknowledgement),
+                    tombstone: r.tombstone.map(|t| tombstone(t, r.received_at)),
+                },
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+}
+
+#[utoipa::path(get, path = "/v1/audit/enrolments", tag = "audit", params(Page),
+    responses((status = 200, body = Listing<AuditEnrolment>)))]
+pub async fn enrolments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<Page>,
+) -> ApiResult<HttpResponse> {
+    let org = caller.require(&[Role::Auditor])?.organisation.id;
+    let p = page(&query);
+    let rows = blocking(&state, move |s| Ok(s.store.audit_people(org, p)?)).await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, person)| {
+            (
+                seq,
+                AuditEnrolment {
+                    person: person.id.to_string(),
+                    role: person.role,
+                    identity: person.identity.to_bundle(),
+                    enrolled_at: person.enrolled_at,
+                    disabled: person.disabled,
+                    invite: person.shopper.as_ref().map(|r| B64::of(&r.invite)),
+                    enrolment: person.shopper.as_ref().map(|r| B64::of(&r.enrolment)),
+                },
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+}
+
+#[utoipa::path(get, path = "/v1/audit/grants", tag = "audit", params(Page),
+    responses((status = 200, body = Listing<AuditGrant>)))]
+pub async fn grants(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<Page>,
+) -> ApiResult<HttpResponse> {
+    let org = caller.require(&[Role::Auditor])?.organisation.id;
+    let p = page(&query);
+    let rows = blocking(&state, move |s| Ok(s.store.audit_grants(org, p)?)).await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, g)| {
+            (
+                seq,
+                AuditGrant {
+                    program: g.program.to_string(),
+                    grant: B64(g.grant),
+                    accepted_at: g.accepted_at,
+                },
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+}
+
+#[utoipa::path(get, path = "/v1/audit/releases", tag = "audit", params(Page),
+    responses((status = 200, body = Listing<AuditRelease>)))]
+pub async fn releases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<Page>,
+) -> ApiResult<HttpResponse> {
+    let org = caller.require(&[Role::Auditor])?.organisation.id;
+    let p = page(&query);
+    let rows = blocking(&state, move |s| Ok(s.store.audit_releases(org, p)?)).await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, r)| {
+            (
+                seq,
+                AuditRelease {
+                    report: r.report.to_string(),
+                    person: r.person.to_string(),
+                    released_at: r.released_at,
+                },
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+}

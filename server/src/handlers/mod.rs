@@ -1,0 +1,75 @@
+//! HTTP handlers: parse, check the caller, call the store on the blocking
+//! pool, map errors. [`ROUTES`] is the one table of what is served; the
+//! OpenAPI document is checked against it in a test.
+
+pub mod audit;
+pub mod auth;
+pub mod enrol;
+pub mod meta;
+pub mod programs;
+pub mod reports;
+
+use actix_web::http::Method;
+use actix_web::{Route, web};
+use sealdrop_api::routes as r;
+
+pub type RouteFn = fn() -> Route;
+
+pub const ROUTES: &[(Method, &str, RouteFn)] = &[
+    (Method::GET, r::HEALTHZ, || web::get().to(meta::healthz)),
+    (Method::GET, r::METRICS, || web::get().to(meta::metrics)),
+    (Method::GET, r::OPENAPI, || web::get().to(meta::openapi)),
+    (Method::GET, r::SERVER, || web::get().to(meta::server_info)),
+    (Method::POST, r::CHALLENGE, || {
+        web::post().to(auth::challenge)
+    }),
+    (Method::POST, r::SESSION, || web::post().to(auth::session)),
+    (Method::GET, r::ME, || web::get().to(auth::me)),
+    (Method::POST, r::ENROL, || web::post().to(enrol::enrol)),
+    (Method::POST, r::ENROL_SHOPPER, || {
+        web::post().to(enrol::enrol_shopper)
+    }),
+    (Method::POST, r::STAFF_INVITES, || {
+        web::post().to(enrol::staff_invite)
+    }),
+    (Method::POST, r::SHOPPER_INVITES, || {
+        web::post().to(enrol::shopper_invite)
+    }),
+    (Method::POST, r::PROGRAMS, || {
+        web::post().to(programs::create)
+    }),
+    (Method::GET, r::PROGRAMS, || web::get().to(programs::list)),
+    (Method::GET, r::PROGRAM_DESCRIPTOR, || {
+        web::get().to(programs::descriptor)
+    }),
+    (Method::PUT, r::PROGRAM_DESCRIPTOR, || {
+        web::put().to(programs::update)
+    }),
+    (Method::GET, r::PROGRAM_DESCRIPTORS, || {
+        web::get().to(programs::descriptors)
+    }),
+    (Method::POST, r::PROGRAM_GRANTS, || {
+        web::post().to(programs::grant)
+    }),
+    (Method::POST, r::REPORTS, || web::post().to(reports::submit)),
+    (Method::GET, r::REPORTS, || web::get().to(reports::inbox)),
+    (Method::GET, r::REPORT, || web::get().to(reports::release)),
+    (Method::GET, r::REPORT_STREAM, || {
+        web::get().to(reports::stream)
+    }),
+    (Method::POST, r::REPORT_DELETION, || {
+        web::post().to(reports::deletion)
+    }),
+    (Method::GET, r::AUDIT_REPORTS, || {
+        web::get().to(audit::reports)
+    }),
+    (Method::GET, r::AUDIT_ENROLMENTS, || {
+        web::get().to(audit::enrolments)
+    }),
+    (Method::GET, r::AUDIT_GRANTS, || {
+        web::get().to(audit::grants)
+    }),
+    (Method::GET, r::AUDIT_RELEASES, || {
+        web::get().to(audit::releases)
+    }),
+];

@@ -1,0 +1,284 @@
+//! Programs and their descriptor chains; grants.
+
+use actix_web::{HttpResponse, web};
+use sealdrop_api::{
+    B64, DescriptorAccepted, DescriptorBody, DescriptorChainBody, ErrorCode, GrantAccepted,
+    GrantUpload, ProgramSummary, Role,
+};
+use sealdrop_proto::descriptor::{DescriptorChain, DescriptorError, SignedDescriptor};
+use sealdrop_proto::ids::{PersonId, ProgramId};
+use sealdrop_proto::report::{Envelope, SignedGrant, grant};
+use sealdrop_store::{NewGrant, Person, Program};
+
+use crate::auth::Caller;
+use crate::clock::now;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, blocking};
+
+/// The program, if `who` may see it: same organisation, and for a shopper
+/// only their own program. Anything else is "not found", so organisations
+/// cannot probe each other.
+pub fn visible_program(s: &AppState, who: &Person, id: &ProgramId) -> ApiResult<Program> {
+    let program = s
+        .store
+        .program(id)?
+        .filter(|p| p.org == who.organisation.id)
+        .filter(|p| {
+            who.role != Role::Shopper || who.shopper.as_ref().is_some_and(|r| r.program == p.id)
+        })
+        .ok_or_else(|| ApiError::not_found("program"))?;
+    Ok(program)
+}
+
+pub fn parse_program(text: &str) -> ApiResult<ProgramId> {
+    text.parse().map_err(|_| ApiError::not_found("program"))
+}
+
+fn descriptor_error(e: DescriptorError) -> ApiError {
+    match e {
+        DescriptorError::BadSignature { .. } => ApiError::new(
+            ErrorCode::BadSignature,
+            format!("The descriptor's signature does not verify: {e}."),
+        ),
+        DescriptorError::UnauthorisedSigner { .. } => ApiError::new(
+            ErrorCode::Forbidden,
+            format!("The descriptor is not signed by a manager of the current version: {e}."),
+        ),
+        DescriptorError::Rollback { .. }
+        | DescriptorError::Fork { .. }
+        | DescriptorError::NotSuccessor { .. }
+        | DescriptorError::BrokenLink { .. } => ApiError::new(
+            ErrorCode::DescriptorConflict,
+            format!("The descriptor does not chain from the current version: {e}."),
+        ),
+        other => ApiError::new(
+            ErrorCode::Invalid,
+            format!("The descriptor is refused: {other}."),
+        ),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/programs", tag = "programs", request_body = DescriptorBody,
+    responses((status = 201, body = DescriptorAccepted), (status = 403, body = sealdrop_api::ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<DescriptorBody>,
+) -> ApiResult<HttpResponse> {
+    let manager = caller.require(&[Role::Manager])?.clone();
+    let first: SignedDescriptor = body.descriptor.decode()?;
+    let accepted = blocking(&state, move |s| {
+        let chain = DescriptorChain::genesis(first).map_err(descriptor_error)?;
+        let d = chain.current();
+        if !d.is_manager(&manager.id) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "Name yourself as a manager of the programs you create.",
+            ));
+        }
+        s.store
+            .create_program(manager.organisation.id, chain.current_signed(), now())?;
+        Ok(DescriptorAccepted {
+            program: d.program_id.to_string(),
+            version: d.version,
+            revoked: Vec::new(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(accepted))
+}
+
+#[utoipa::path(get, path = "/v1/programs", tag = "programs",
+    responses((status = 200, body = Vec<ProgramSummary>)))]
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let who = caller
+        .require(&[Role::Manager, Role::Staff, Role::Auditor, Role::Shopper])?
+        .clone();
+    let programs = blocking(&state, move |s| {
+        let programs = s.store.programs(who.organisation.id)?;
+        Ok(programs
+            .into_iter()
+            .filter(|p| match who.role {
+                Role::Shopper => who.shopper.as_ref().is_some_and(|r| r.program == p.id),
+                Role::Staff => p.current.unverified_body().is_recipient(&who.id),
+                _ => true,
+            })
+            .map(|p| {
+                let d = p.current.unverified_body();
+                ProgramSummary {
+                    program: p.id.to_string(),
+                    name: d.name.clone(),
+                    version: d.version,
+                    report_count: p.report_count,
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(programs))
+}
+
+const READERS: &[Role] = &[Role::Manager, Role::Staff, Role::Auditor, Role::Shopper];
+
+#[utoipa::path(get, path = "/v1/programs/{program}/descriptor", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)")),
+    responses((status = 200, body = DescriptorBody), (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn descriptor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(READERS)?.clone();
+    let id = parse_program(&path)?;
+    let current = blocking(&state, move |s| Ok(visible_program(s, &who, &id)?.current)).await?;
+    Ok(HttpResponse::Ok().json(DescriptorBody {
+        descriptor: B64::of(&current),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/programs/{program}/descriptors", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)")),
+    responses((status = 200, body = DescriptorChainBody), (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn descriptors(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(READERS)?.clone();
+    let id = parse_program(&path)?;
+    let versions = blocking(&state, move |s| {
+        visible_program(s, &who, &id)?;
+        Ok(s.store.descriptors(&id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(DescriptorChainBody {
+        versions: versions.iter().map(B64::of).collect(),
+    }))
+}
+
+/// Checks that `next` is the successor of the program's current descriptor,
+/// signed by one of its managers, and names who it removes.
+fn check_successor(
+    program: &Program,
+    next: SignedDescriptor,
+) -> ApiResult<(SignedDescriptor, Vec<PersonId>)> {
+    let mut chain = DescriptorChain::resume_trusted(program.current.clone());
+    chain.advance(next).map_err(descriptor_error)?;
+    let before = program.current.unverified_body();
+    let after = chain.current();
+    let revoked = before
+        .recipients
+        .iter()
+        .map(|r| r.id())
+        .filter(|id| !after.is_recipient(id))
+        .collect();
+    Ok((chain.current_signed().clone(), revoked))
+}
+
+#[utoipa::path(put, path = "/v1/programs/{program}/descriptor", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)")),
+    request_body = DescriptorBody,
+    responses((status = 200, body = DescriptorAccepted), (status = 409, body = sealdrop_api::ErrorBody)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<DescriptorBody>,
+) -> ApiResult<HttpResponse> {
+    let manager = caller.require(&[Role::Manager])?.clone();
+    let id = parse_program(&path)?;
+    let next: SignedDescriptor = body.descriptor.decode()?;
+    let accepted = blocking(&state, move |s| {
+        let program = visible_program(s, &manager, &id)?;
+        if next.unverified_body().program_id != id {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "The descriptor is for another program.",
+            ));
+        }
+        let (next, revoked) = check_successor(&program, next)?;
+        s.store.advance_descriptor(&next, &revoked, now())?;
+        if !revoked.is_empty() {
+            tracing::info!(count = revoked.len(), "recipients revoked");
+        }
+        Ok(DescriptorAccepted {
+            program: id.to_string(),
+            version: next.unverified_body().version,
+            revoked: revoked.iter().map(ToString::to_string).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(accepted))
+}
+
+#[utoipa::path(post, path = "/v1/programs/{program}/grants", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)")),
+    request_body = GrantUpload,
+    responses((status = 200, body = GrantAccepted), (status = 409, body = sealdrop_api::ErrorBody)))]
+pub async fn grant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<GrantUpload>,
+) -> ApiResult<HttpResponse> {
+    let manager = caller.require(&[Role::Manager])?.clone();
+    let id = parse_program(&path)?;
+    let body = body.into_inner();
+    let next: Option<SignedDescriptor> = body.descriptor.as_ref().map(B64::decode).transpose()?;
+    let signed_grant: SignedGrant = body.grant.decode()?;
+    let envelopes: Vec<Envelope> = body
+        .envelopes
+        .iter()
+        .map(B64::decode)
+        .collect::<Result<_, _>>()?;
+    let accepted = blocking(&state, move |s| {
+        let program = visible_program(s, &manager, &id)?;
+        let (descriptor, revoked) = match next {
+            Some(next) => {
+                let (next, revoked) = check_successor(&program, next)?;
+                (Some(next), revoked)
+            }
+            None => (None, Vec::new()),
+        };
+        if !revoked.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "A grant's descriptor may add a recipient, not remove one; revoke separately.",
+            ));
+        }
+        let target = descriptor.as_ref().unwrap_or(&program.current);
+        let record = grant::verify_grant(&signed_grant, target.unverified_body()).map_err(|e| {
+            ApiError::new(ErrorCode::Invalid, format!("The grant is refused: {e}."))
+        })?;
+        let recipient = record.recipient.id();
+        if envelopes.len() != record.envelopes.len()
+            || record
+                .envelopes
+                .iter()
+                .zip(&envelopes)
+                .any(|((report, hash), e)| {
+                    e.recipient != recipient
+                        || !record.covers(report, &e.hash())
+                        || *hash != e.hash()
+                })
+        {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "The envelopes are not exactly those the grant record names, in its order.",
+            ));
+        }
+        let version = target.unverified_body().version;
+        let missing = s.store.grant(NewGrant {
+            descriptor,
+            grant: signed_grant,
+            envelopes,
+            now: now(),
+        })?;
+        Ok(GrantAccepted {
+            version,
+            missing: missing.iter().map(ToString::to_string).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(accepted))
+}

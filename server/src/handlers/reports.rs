@@ -1,0 +1,398 @@
+//! Submission, the inbox, release of ciphertext and envelopes, deletion.
+
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, web};
+use futures_util::StreamExt as _;
+use sealdrop_api::upload::MAX_SEALED_LEN;
+use sealdrop_api::{
+    B64, DeletionBody, ErrorCode, InboxEntry, InboxQuery, Receipt, ReportRelease, Role,
+};
+use sealdrop_proto::codec::Decode;
+use sealdrop_proto::ids::ReportId;
+use sealdrop_proto::invite::CLOCK_SKEW_SECS;
+use sealdrop_proto::messages::{Acknowledgement, DeletionRequest};
+use sealdrop_proto::report::{CiphertextHasher, ReportError, SealedReport};
+use sealdrop_proto::signed::Signed;
+use sealdrop_store::sqlite::PART_LEN;
+use sealdrop_store::{InboxFilter, NewDeletion, Person, StoreError, Submission, SubmitOutcome};
+
+use crate::auth::Caller;
+use crate::clock::now;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::METRICS;
+use crate::state::{AppState, blocking};
+
+fn parse_report(text: &str) -> ApiResult<ReportId> {
+    text.parse().map_err(|_| ApiError::not_found("report"))
+}
+
+/// Reads exact amounts from a request body as it arrives.
+struct BodyReader {
+    payload: web::Payload,
+    buffer: Vec<u8>,
+}
+
+fn truncated() -> ApiError {
+    ApiError::new(
+        ErrorCode::Malformed,
+        "The upload ended before the lengths it declares; send the whole report again.",
+    )
+}
+
+impl BodyReader {
+    async fn fill(&mut self, want: usize) -> ApiResult<()> {
+        while self.buffer.len() < want {
+            match self.payload.next().await {
+                Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Some(Err(_)) | None => return Err(truncated()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn take(&mut self, n: usize) -> ApiResult<Vec<u8>> {
+        self.fill(n).await?;
+        let rest = self.buffer.split_off(n);
+        Ok(std::mem::replace(&mut self.buffer, rest))
+    }
+
+    async fn expect_end(&mut self) -> ApiResult<()> {
+        if !self.buffer.is_empty() {
+            return Err(trailing());
+        }
+        match self.payload.next().await {
+            None => Ok(()),
+            Some(Ok(chunk)) if chunk.is_empty() => Ok(()),
+            Some(_) => Err(trailing()),
+        }
+    }
+}
+
+fn trailing() -> ApiError {
+    ApiError::new(
+        ErrorCode::Malformed,
+        "The upload is longer than the lengths it declares.",
+    )
+}
+
+#[utoipa::path(post, path = "/v1/reports", tag = "reports",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "u32 sealed_len ‖ sealed report ‖ each stream's ciphertext (docs/API.md)"),
+    responses(
+        (status = 201, body = Receipt, description = "stored and durably committed"),
+        (status = 200, body = Receipt, description = "the same report was stored before"),
+        (status = 409, body = sealdrop_api::ErrorBody, description = "stale-list (with the current descriptor) or report-id-conflict"),
+        (status = 410, body = sealdrop_api::ErrorBody),
+        (status = 413, body = sealdrop_api::ErrorBody)))]
+pub async fn submit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let shopper = caller.require(&[Role::Shopper])?.clone();
+    let mut body = BodyReader {
+        payload,
+        buffer: Vec::new(),
+    };
+    let prefix = body.take(4).await?;
+    let sealed_len = u32::from_be_bytes(prefix.as_slice().try_into().map_err(|_| truncated())?);
+    if sealed_len > MAX_SEALED_LEN {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            "The sealed report header is longer than any valid one.",
+        ));
+    }
+    let sealed = SealedReport::from_bytes(&body.take(sealed_len as usize).await?)?;
+    let declared = sealed
+        .streams
+        .iter()
+        .try_fold(u64::from(sealed_len), |acc, s| {
+            acc.checked_add(s.ciphertext_len)
+        });
+    if declared.is_none_or(|total| total > state.max_report_bytes) {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "The report is larger than this server accepts ({} bytes).",
+                state.max_report_bytes
+            ),
+        ));
+    }
+    let mut streams = Vec::with_capacity(sealed.streams.len());
+    for (index, digest) in sealed.streams.iter().enumerate() {
+        let mut hasher = CiphertextHasher::new();
+        let mut parts = Vec::new();
+        let mut remaining = digest.ciphertext_len;
+        while remaining > 0 {
+            let n = remaining.min(PART_LEN as u64) as usize;
+            let part = body.take(n).await?;
+            hasher.update(&part).map_err(|_| truncated())?;
+            parts.push(part);
+            remaining -= n as u64;
+        }
+        if hasher.finish() != *digest {
+            return Err(ApiError::new(
+                ErrorCode::CiphertextMismatch,
+                format!(
+                    "Stream {index}'s ciphertext does not match the digest the shopper signed."
+                ),
+            ));
+        }
+        streams.push(parts);
+    }
+    body.expect_end().await?;
+
+    let (outcome, report) =
+        blocking(&state, move |s| store_report(s, &shopper, sealed, streams)).await?;
+    let (status, ack) = match outcome {
+        SubmitOutcome::Stored(ack) => (actix_web::http::StatusCode::CREATED, ack),
+        SubmitOutcome::Duplicate(ack) => (actix_web::http::StatusCode::OK, ack),
+    };
+    METRICS.submission(status == actix_web::http::StatusCode::OK);
+    Ok(HttpResponse::build(status).json(Receipt {
+        report: report.to_string(),
+        acknowledgement: B64(ack),
+    }))
+}
+
+/// The checks that need the store or the CPU, then the durable write.
+fn store_report(
+    s: &AppState,
+    shopper: &Person,
+    sealed: SealedReport,
+    streams: Vec<Vec<Vec<u8>>>,
+) -> ApiResult<(SubmitOutcome, ReportId)> {
+    let core = &sealed.header.core;
+    if core.shopper.id() != shopper.id {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Submit only reports sealed under your own pseudonym.",
+        ));
+    }
+    if shopper.shopper.as_ref().map(|r| r.program) != Some(core.program_id) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Your pseudonym is not enrolled in this report's program.",
+        ));
+    }
+    sealed.verify().map_err(|_| {
+        ApiError::new(
+            ErrorCode::BadSignature,
+            "The shopper's signature on the report does not verify.",
+        )
+    })?;
+    let program = s
+        .store
+        .program(&core.program_id)?
+        .ok_or_else(|| ApiError::not_found("program"))?;
+    let current = program.current.unverified_body();
+    let sealed_for = sealed.header.descriptor_version;
+    if sealed_for > current.version {
+        return Err(ApiError::new(
+            ErrorCode::Invalid,
+            "The report names a descriptor version this server does not have.",
+        ));
+    }
+    // An older version is the store's to judge: the same report stored
+    // before is a duplicate, anything else is answered `stale-list`.
+    if sealed_for == current.version {
+        sealed.check_addressed_to(current).map_err(|e| match e {
+            ReportError::WrongRecipients => ApiError::new(
+                ErrorCode::Invalid,
+                "The report's envelopes are not exactly the program's recipients.",
+            ),
+            other => ApiError::new(
+                ErrorCode::Invalid,
+                format!("The report is refused: {other}."),
+            ),
+        })?;
+    }
+    let report = sealed.report_id();
+    let acknowledgement = Signed::sign(
+        Acknowledgement {
+            log_origin: s.log_origin.clone(),
+            program_id: core.program_id,
+            report_id: report,
+            sealed_report: sealed.hash(),
+            received_at: now(),
+        },
+        &s.log_key,
+    );
+    let outcome = s.store.submit(Submission {
+        sealed,
+        streams,
+        acknowledgement,
+        shopper: shopper.id,
+    })?;
+    Ok((outcome, report))
+}
+
+const RECIPIENTS: &[Role] = &[Role::Manager, Role::Staff];
+
+#[utoipa::path(get, path = "/v1/reports", tag = "reports", params(InboxQuery),
+    responses((status = 200, body = Vec<InboxEntry>)))]
+pub async fn inbox(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<InboxQuery>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(RECIPIENTS)?.id;
+    let filter = InboxFilter {
+        program: query
+            .program
+            .as_deref()
+            .map(super::programs::parse_program)
+            .transpose()?,
+        since: query.since,
+    };
+    let rows = blocking(&state, move |s| Ok(s.store.inbox(&who, &filter)?)).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.into_iter()
+            .map(|r| InboxEntry {
+                report: r.report.to_string(),
+                program: r.program.to_string(),
+                shopper: r.shopper.to_string(),
+                received_at: r.received_at,
+                size: r.size,
+                fetched: r.fetched,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Releases and the store's "not yours" both read as "not found": a caller
+/// learns nothing about reports they may not read.
+fn hide(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotAllowed | StoreError::UnknownReport => ApiError::not_found("report"),
+        other => other.into(),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/reports/{report}", tag = "reports",
+    params(("report" = String, Path, description = "report ID (sdr…)")),
+    responses((status = 200, body = ReportRelease), (status = 404, body = sealdrop_api::ErrorBody), (status = 410, body = sealdrop_api::ErrorBody)))]
+pub async fn release(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(RECIPIENTS)?.id;
+    let report = parse_report(&path)?;
+    let release = blocking(&state, move |s| {
+        s.store.release(&report, &who, now()).map_err(hide)
+    })
+    .await?;
+    METRICS.release();
+    tracing::info!("envelope released");
+    Ok(HttpResponse::Ok().json(ReportRelease {
+        record: B64(release.record),
+        envelope: B64::of(&release.envelope),
+        grant: release.grant.map(B64),
+        acknowledgement: B64(release.acknowledgement),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/reports/{report}/streams/{stream}", tag = "reports",
+    params(("report" = String, Path, description = "report ID (sdr…)"),
+           ("stream" = u32, Path, description = "0 for the content, n for attachment n")),
+    responses((status = 200, description = "the stream's ciphertext", content_type = "application/octet-stream"),
+              (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn stream(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, u32)>,
+) -> ApiResult<HttpResponse> {
+    let who = caller
+        .require(&[Role::Manager, Role::Staff, Role::Auditor])?
+        .clone();
+    let (report, index) = path.into_inner();
+    let report = parse_report(&report)?;
+    let first = blocking(&state, move |s| {
+        let allowed = if who.role == Role::Auditor {
+            s.store
+                .report(&report)?
+                .and_then(|r| s.store.program(&r.program).ok().flatten())
+                .is_some_and(|p| p.org == who.organisation.id)
+        } else {
+            s.store.holds_envelope(&report, &who.id).map_err(hide)?
+        };
+        if !allowed {
+            return Err(ApiError::not_found("report"));
+        }
+        s.store
+            .stream_part(&report, index, 0)
+            .map_err(hide)?
+            .ok_or_else(|| ApiError::not_found("stream"))
+    })
+    .await?;
+    let state = state.clone();
+    let rest = futures_util::stream::unfold(1u32, move |part| {
+        let state = state.clone();
+        async move {
+            let next = blocking(&state, move |s| {
+                Ok(s.store.stream_part(&report, index, part)?)
+            })
+            .await;
+            match next {
+                Ok(Some(data)) => Some((Ok::<_, ApiError>(Bytes::from(data)), part + 1)),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), u32::MAX)),
+            }
+        }
+    })
+    .take_while(|r| std::future::ready(r.is_ok()));
+    let body = futures_util::stream::once(std::future::ready(Ok(Bytes::from(first)))).chain(rest);
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .streaming(body))
+}
+
+#[utoipa::path(post, path = "/v1/reports/{report}/deletion", tag = "reports",
+    params(("report" = String, Path, description = "report ID (sdr…)")),
+    request_body = DeletionBody,
+    responses((status = 204), (status = 403, body = sealdrop_api::ErrorBody), (status = 410, body = sealdrop_api::ErrorBody)))]
+pub async fn deletion(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<DeletionBody>,
+) -> ApiResult<HttpResponse> {
+    let shopper = caller.require(&[Role::Shopper])?.clone();
+    let report = parse_report(&path)?;
+    let request: Signed<DeletionRequest> = body.request.decode()?;
+    blocking(&state, move |s| {
+        let r = request.unverified_body();
+        let stored = s
+            .store
+            .report(&report)?
+            .ok_or_else(|| ApiError::not_found("report"))?;
+        if r.report_id != report
+            || r.shopper != shopper.id
+            || stored.record.header.shopper_id() != shopper.id
+            || stored.program != r.program_id
+        {
+            return Err(ApiError::not_found("report"));
+        }
+        request.verify_by(&shopper.identity).map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadSignature,
+                "The deletion request's signature does not verify.",
+            )
+        })?;
+        if r.requested_at.abs_diff(now()) > CLOCK_SKEW_SECS {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "The deletion request's time is too far from the server's clock.",
+            ));
+        }
+        Ok(s.store.delete_report(NewDeletion {
+            report,
+            request: request.clone(),
+            now: now(),
+        })?)
+    })
+    .await?;
+    tracing::info!("report deleted at the shopper's request");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,46 @@
+//! The OpenAPI document, from the handlers' annotations.
+
+use utoipa::OpenApi;
+
+use crate::handlers::{audit, auth, enrol, meta, programs, reports};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sealdrop",
+        description = "End-to-end encrypted report submission. Signed objects travel as canonical bytes in base64url; see docs/API.md."
+    ),
+    paths(
+        meta::healthz,
+        meta::metrics,
+        meta::openapi,
+        meta::server_info,
+        auth::challenge,
+        auth::session,
+        auth::me,
+        enrol::enrol,
+        enrol::enrol_shopper,
+        enrol::staff_invite,
+        enrol::shopper_invite,
+        programs::create,
+        programs::list,
+        programs::descriptor,
+        programs::update,
+        programs::descriptors,
+        programs::grant,
+        reports::submit,
+        reports::inbox,
+        reports::release,
+        reports::stream,
+        reports::deletion,
+        audit::reports,
+        audit::enrolments,
+        audit::grants,
+        audit::releases,
+    )
+)]
+struct Doc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    Doc::openapi()
+}
