@@ -1,1 +1,424 @@
-//! placeholder
+//! sealdrop's HTTP client: every call the staff, auditor and shopper CLIs
+//! make, over one blocking connection pool. It signs challenge responses
+//! with the caller's key and keeps the bearer token it gets for them; it
+//! checks nothing the server says (the callers verify what they receive
+//! against keys they pinned).
+
+use std::fmt;
+use std::time::Duration;
+
+use sealdrop_api::routes as r;
+use sealdrop_api::*;
+use sealdrop_proto::codec::Encode;
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::{ProgramId, ReportId};
+use sealdrop_proto::invite::{InviteBundle, SignedInvite};
+use sealdrop_proto::keys::SecretIdentity;
+use sealdrop_proto::messages::{AuthPurpose, AuthResponse, DeletionRequest};
+use sealdrop_proto::report::SealedReport;
+use sealdrop_proto::signed::Signed;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The server refused, with its code and sentence.
+    #[error("the server refused ({status} {}): {}", .body.error, .body.message)]
+    Refused { status: u16, body: ErrorBody },
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    #[error("the server's answer is not what the protocol allows: {0}")]
+    BadAnswer(String),
+    #[error("{0}")]
+    Usage(&'static str),
+}
+
+impl ClientError {
+    /// The refusal's code, when the server refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Refused { body, .. } => Some(body.error),
+            _ => None,
+        }
+    }
+}
+
+impl From<ureq::Error> for ClientError {
+    fn from(e: ureq::Error) -> Self {
+        Self::Transport(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// Whether `POST /v1/reports` stored the report now or before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub receipt: Receipt,
+    pub duplicate: bool,
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("signed_in", &self.token.is_some())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (`http://host:port` or
+    /// `https://…`). The URL is also the origin challenge responses name.
+    pub fn new(base_url: &str) -> Result<Self> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::Usage(
+                "the server URL must start with http:// or https://",
+            ));
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(Duration::from_secs(120)))
+            .build()
+            .new_agent();
+        Ok(Self {
+            agent,
+            base,
+            token: None,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Uses `token` as the bearer token (tests and callers that keep one).
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(t) => req.header("Authorization", format!("Bearer {t}")),
+            None => req,
+        }
+    }
+
+    fn answer<T: DeserializeOwned>(mut res: ureq::http::Response<ureq::Body>) -> Result<T> {
+        let status = res.status().as_u16();
+        if (200..300).contains(&status) {
+            res.body_mut()
+                .read_json::<T>()
+                .map_err(|e| ClientError::BadAnswer(e.to_string()))
+        } else {
+            Err(Self::refusal(status, res))
+        }
+    }
+
+    fn refusal(status: u16, mut res: ureq::http::Response<ureq::Body>) -> ClientError {
+        match res.body_mut().read_json::<ErrorBody>() {
+            Ok(body) => ClientError::Refused { status, body },
+            Err(_) => ClientError::BadAnswer(format!("status {status} without an error body")),
+        }
+    }
+
+    fn empty(res: ureq::http::Response<ureq::Body>) -> Result<()> {
+        let status = res.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(Self::refusal(status, res))
+        }
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Self::answer(self.auth(self.agent.get(self.url(path))).call()?)
+    }
+
+    fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        Self::answer(self.auth(self.agent.post(self.url(path))).send_json(body)?)
+    }
+
+    pub fn server_info(&self) -> Result<ServerInfo> {
+        self.get(r::SERVER)
+    }
+
+    fn respond(&self, me: &SecretIdentity, purpose: AuthPurpose) -> Result<Signed<AuthResponse>> {
+        let challenge: Challenge =
+            Self::answer(self.agent.post(self.url(r::CHALLENGE)).send_empty()?)?;
+        let nonce: [u8; 32] = challenge
+            .nonce
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| ClientError::BadAnswer("a challenge nonce is 32 bytes".into()))?;
+        Ok(Signed::sign(
+            AuthResponse {
+                origin: self.base.clone(),
+                purpose,
+                nonce,
+                time: now(),
+                person: me.id(),
+            },
+            me.signing(),
+        ))
+    }
+
+    /// Signs in with `me`'s key and keeps the bearer token.
+    pub fn sign_in(&mut self, me: &SecretIdentity) -> Result<Session> {
+        let response = self.respond(me, AuthPurpose::Session)?;
+        let session: Session = self.post(
+            r::SESSION,
+            &SessionRequest {
+                response: B64::of(&response),
+            },
+        )?;
+        self.token = Some(session.token.clone());
+        Ok(session)
+    }
+
+    /// Enrols `me` with a one-time token from an operator or a manager.
+    pub fn enrol(&self, token: &str, me: &SecretIdentity) -> Result<Enrolled> {
+        let response = self.respond(me, AuthPurpose::Enrol)?;
+        self.post(
+            r::ENROL,
+            &EnrolRequest {
+                token: token.to_owned(),
+                identity: me.public().to_bundle(),
+                response: B64::of(&response),
+            },
+        )
+    }
+
+    /// Enrols a shopper pseudonym under a manager's invite.
+    pub fn enrol_shopper(
+        &self,
+        invite: &InviteBundle,
+        pseudonym: &SecretIdentity,
+    ) -> Result<Enrolled> {
+        let enrolment = sealdrop_proto::invite::Enrolment::sign(&invite.invite, pseudonym, now());
+        self.post(
+            r::ENROL_SHOPPER,
+            &ShopperEnrolRequest {
+                invite: B64::of(&invite.invite),
+                token: B64(invite.token.expose_bytes().to_vec()),
+                enrolment: B64::of(&enrolment),
+            },
+        )
+    }
+
+    pub fn me(&self) -> Result<Me> {
+        self.get(r::ME)
+    }
+
+    pub fn issue_staff_token(&self) -> Result<TokenIssued> {
+        Self::answer(
+            self.auth(self.agent.post(self.url(r::STAFF_INVITES)))
+                .send_empty()?,
+        )
+    }
+
+    pub fn register_invite(&self, invite: &SignedInvite) -> Result<()> {
+        Self::empty(
+            self.auth(self.agent.post(self.url(r::SHOPPER_INVITES)))
+                .send_json(&InviteRegistration {
+                    invite: B64::of(invite),
+                })?,
+        )
+    }
+
+    pub fn create_program(&self, first: &SignedDescriptor) -> Result<DescriptorAccepted> {
+        self.post(
+            r::PROGRAMS,
+            &DescriptorBody {
+                descriptor: B64::of(first),
+            },
+        )
+    }
+
+    pub fn programs(&self) -> Result<Vec<ProgramSummary>> {
+        self.get(r::PROGRAMS)
+    }
+
+    pub fn descriptor(&self, program: &ProgramId) -> Result<SignedDescriptor> {
+        let body: DescriptorBody =
+            self.get(&r::fill(r::PROGRAM_DESCRIPTOR, &[&program.to_string()]))?;
+        body.descriptor
+            .decode()
+            .map_err(|e| ClientError::BadAnswer(e.to_string()))
+    }
+
+    pub fn descriptors(&self, program: &ProgramId) -> Result<Vec<SignedDescriptor>> {
+        let body: DescriptorChainBody =
+            self.get(&r::fill(r::PROGRAM_DESCRIPTORS, &[&program.to_string()]))?;
+        body.versions
+            .iter()
+            .map(|b| {
+                b.decode()
+                    .map_err(|e| ClientError::BadAnswer(e.to_string()))
+            })
+            .collect()
+    }
+
+    pub fn update_descriptor(&self, next: &SignedDescriptor) -> Result<DescriptorAccepted> {
+        let program = next.unverified_body().program_id;
+        Self::answer(
+            self.auth(
+                self.agent
+                    .put(self.url(&r::fill(r::PROGRAM_DESCRIPTOR, &[&program.to_string()]))),
+            )
+            .send_json(&DescriptorBody {
+                descriptor: B64::of(next),
+            })?,
+        )
+    }
+
+    pub fn grant(&self, program: &ProgramId, upload: &GrantUpload) -> Result<GrantAccepted> {
+        self.post(&r::fill(r::PROGRAM_GRANTS, &[&program.to_string()]), upload)
+    }
+
+    /// Uploads a sealed report and its ciphertext streams.
+    pub fn submit(&self, sealed: &SealedReport, streams: &[&[u8]]) -> Result<Submitted> {
+        let body = upload::body(&sealed.to_bytes(), streams);
+        self.submit_raw(&body)
+    }
+
+    /// Uploads a prepared body as it is (see `sealdrop_api::upload`).
+    pub fn submit_raw(&self, body: &[u8]) -> Result<Submitted> {
+        let res = self
+            .auth(self.agent.post(self.url(r::REPORTS)))
+            .content_type("application/octet-stream")
+            .send(body)?;
+        let duplicate = res.status().as_u16() == 200;
+        Ok(Submitted {
+            receipt: Self::answer(res)?,
+            duplicate,
+        })
+    }
+
+    pub fn inbox(
+        &self,
+        program: Option<&ProgramId>,
+        since: Option<u64>,
+    ) -> Result<Vec<InboxEntry>> {
+        let mut path = r::REPORTS.to_owned();
+        let mut sep = '?';
+        if let Some(p) = program {
+            path.push_str(&format!("{sep}program={p}"));
+            sep = '&';
+        }
+        if let Some(s) = since {
+            path.push_str(&format!("{sep}since={s}"));
+        }
+        self.get(&path)
+    }
+
+    pub fn release(&self, report: &ReportId) -> Result<ReportRelease> {
+        self.get(&r::fill(r::REPORT, &[&report.to_string()]))
+    }
+
+    /// Downloads one stream's ciphertext.
+    pub fn stream(&self, report: &ReportId, stream: u32) -> Result<Vec<u8>> {
+        let mut res = self
+            .auth(self.agent.get(self.url(&r::fill(
+                r::REPORT_STREAM,
+                &[&report.to_string(), &stream.to_string()],
+            ))))
+            .call()?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        res.body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    pub fn request_deletion(&self, request: &Signed<DeletionRequest>) -> Result<()> {
+        let report = request.unverified_body().report_id;
+        Self::empty(
+            self.auth(
+                self.agent
+                    .post(self.url(&r::fill(r::REPORT_DELETION, &[&report.to_string()]))),
+            )
+            .send_json(&DeletionBody {
+                request: B64::of(request),
+            })?,
+        )
+    }
+
+    fn page<T: DeserializeOwned>(&self, route: &str, after: Option<u64>) -> Result<Listing<T>> {
+        match after {
+            Some(a) => self.get(&format!("{route}?after={a}")),
+            None => self.get(route),
+        }
+    }
+
+    pub fn audit_reports(&self, after: Option<u64>) -> Result<Listing<AuditReport>> {
+        self.page(r::AUDIT_REPORTS, after)
+    }
+
+    pub fn audit_enrolments(&self, after: Option<u64>) -> Result<Listing<AuditEnrolment>> {
+        self.page(r::AUDIT_ENROLMENTS, after)
+    }
+
+    pub fn audit_grants(&self, after: Option<u64>) -> Result<Listing<AuditGrant>> {
+        self.page(r::AUDIT_GRANTS, after)
+    }
+
+    pub fn audit_releases(&self, after: Option<u64>) -> Result<Listing<AuditRelease>> {
+        self.page(r::AUDIT_RELEASES, after)
+    }
+
+    /// A raw request, for tests that probe every endpoint: method, path,
+    /// optional JSON body. Returns the status and the body bytes.
+    pub fn raw(&self, method: &str, path: &str, json: Option<&str>) -> Result<(u16, Vec<u8>)> {
+        let url = self.url(path);
+        let res = match (method, json) {
+            ("GET", _) => self.auth(self.agent.get(url)).call()?,
+            ("POST", Some(b)) => self
+                .auth(self.agent.post(url))
+                .content_type("application/json")
+                .send(b.as_bytes())?,
+            ("POST", None) => self.auth(self.agent.post(url)).send_empty()?,
+            ("PUT", Some(b)) => self
+                .auth(self.agent.put(url))
+                .content_type("application/json")
+                .send(b.as_bytes())?,
+            ("PUT", None) => self.auth(self.agent.put(url)).send_empty()?,
+            _ => return Err(ClientError::Usage("raw supports GET, POST and PUT")),
+        };
+        let status = res.status().as_u16();
+        let mut res = res;
+        let body = res
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok((status, body))
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
