@@ -93,6 +93,9 @@ pub struct ServeArgs {
     /// Seconds between retention purges.
     #[arg(long, env = "SEALDROP_PURGE_INTERVAL")]
     pub purge_interval: Option<u64>,
+    /// Seconds a bearer token lives (default 900).
+    #[arg(long, env = "SEALDROP_SESSION_TTL")]
+    pub session_ttl: Option<u64>,
     /// Worker threads (default: one per core).
     #[arg(long, env = "SEALDROP_WORKERS")]
     pub workers: Option<usize>,

@@ -142,3 +142,52 @@ impl From<actix_web::error::BlockingError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Parses a JSON body that was read as bytes, so that handlers check the
+/// caller before they look at what the caller sent.
+pub fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::malformed("JSON body", e))
+}
+
+/// A safety net for refusals made outside the handlers (a body over the
+/// limit, a broken connection): whatever the framework answered becomes the
+/// usual JSON error, with the same status.
+pub fn json_refusal<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+            res.map_into_left_body(),
+        ));
+    }
+    let status = res.status();
+    let code = match status.as_u16() {
+        413 => ErrorCode::TooLarge,
+        401 => ErrorCode::Unauthenticated,
+        403 => ErrorCode::Forbidden,
+        404 | 405 => ErrorCode::NotFound,
+        500..=599 => ErrorCode::Internal,
+        _ => ErrorCode::Malformed,
+    };
+    let message = match code {
+        ErrorCode::TooLarge => "The body is larger than this server accepts.",
+        ErrorCode::Internal => "The server failed and stored nothing; try again later.",
+        ErrorCode::NotFound => "No such endpoint.",
+        _ => "The request is malformed.",
+    };
+    crate::metrics::METRICS.refusal(code);
+    let (req, _) = res.into_parts();
+    let body = HttpResponse::build(status).json(ErrorBody {
+        error: code,
+        message: message.into(),
+        descriptor: None,
+    });
+    Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, body).map_into_right_body(),
+    ))
+}

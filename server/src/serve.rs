@@ -36,6 +36,7 @@ struct Settings {
     max_report_bytes: u64,
     purge_interval: u64,
     workers: Option<usize>,
+    session_ttl: u64,
 }
 
 fn read_config(path: &std::path::Path) -> Result<HashMap<String, String>> {
@@ -102,6 +103,11 @@ fn settings(args: ServeArgs) -> Result<Settings> {
             .unwrap_or(DEFAULT_PURGE_INTERVAL)
             .max(1),
         workers: args.workers.or(num("workers")?.map(|w| w as usize)),
+        session_ttl: args
+            .session_ttl
+            .or(num("session_ttl")?)
+            .unwrap_or(crate::handlers::auth::SESSION_TTL)
+            .max(1),
     })
 }
 
@@ -180,6 +186,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             log_origin,
             origins: Vec::new(),
             max_report_bytes: settings.max_report_bytes,
+            session_ttl: settings.session_ttl,
         };
         // Bind first to learn the port, then fix the origins before serving.
         let cell: Arc<std::sync::OnceLock<web::Data<AppState>>> =
@@ -193,6 +200,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
                         .limit(JSON_LIMIT)
                         .error_handler(|e, _| ApiError::malformed("JSON body", e).into()),
                 )
+                .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, _| ApiError::malformed("query", e).into()),
@@ -200,6 +208,10 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
                 .app_data(
                     web::PathConfig::default()
                         .error_handler(|_, _| ApiError::not_found("resource").into()),
+                )
+                .wrap(
+                    actix_web::middleware::ErrorHandlers::new()
+                        .default_handler(crate::error::json_refusal),
                 )
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();

@@ -58,7 +58,7 @@ pub async fn session(
             ));
         }
         let (token, hash) = secrets::new_session_token();
-        let expires_at = now() + SESSION_TTL;
+        let expires_at = now() + s.session_ttl;
         s.store.put_session(hash, &person.id, expires_at)?;
         Ok(Session {
             token: token.to_string(),

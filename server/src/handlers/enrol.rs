@@ -13,7 +13,7 @@ use sealdrop_store::{EnrolmentToken, NewInvite, NewPerson, NewShopper, Person};
 
 use crate::auth::{Caller, check_response};
 use crate::clock::now;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, json};
 use crate::metrics::METRICS;
 use crate::secrets;
 use crate::state::{AppState, blocking};
@@ -141,9 +141,10 @@ pub async fn staff_invite(state: web::Data<AppState>, caller: Caller) -> ApiResu
 pub async fn shopper_invite(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<InviteRegistration>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let manager = caller.require(&[Role::Manager])?.clone();
+    let body: InviteRegistration = json(&body)?;
     let invite: SignedInvite = body.invite.decode()?;
     blocking(&state, move |s| {
         let i = invite.unverified_body();

@@ -12,7 +12,7 @@ use sealdrop_store::{NewGrant, Person, Program};
 
 use crate::auth::Caller;
 use crate::clock::now;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, json};
 use crate::state::{AppState, blocking};
 
 /// The program, if `who` may see it: same organisation, and for a shopper
@@ -63,9 +63,10 @@ fn descriptor_error(e: DescriptorError) -> ApiError {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<DescriptorBody>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let manager = caller.require(&[Role::Manager])?.clone();
+    let body: DescriptorBody = json(&body)?;
     let first: SignedDescriptor = body.descriptor.decode()?;
     let accepted = blocking(&state, move |s| {
         let chain = DescriptorChain::genesis(first).map_err(descriptor_error)?;
@@ -183,13 +184,14 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<DescriptorBody>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let manager = caller.require(&[Role::Manager])?.clone();
     let id = parse_program(&path)?;
-    let next: SignedDescriptor = body.descriptor.decode()?;
     let accepted = blocking(&state, move |s| {
         let program = visible_program(s, &manager, &id)?;
+        let body: DescriptorBody = json(&body)?;
+        let next: SignedDescriptor = body.descriptor.decode()?;
         if next.unverified_body().program_id != id {
             return Err(ApiError::new(
                 ErrorCode::Invalid,
@@ -219,20 +221,21 @@ pub async fn grant(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<GrantUpload>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let manager = caller.require(&[Role::Manager])?.clone();
     let id = parse_program(&path)?;
-    let body = body.into_inner();
-    let next: Option<SignedDescriptor> = body.descriptor.as_ref().map(B64::decode).transpose()?;
-    let signed_grant: SignedGrant = body.grant.decode()?;
-    let envelopes: Vec<Envelope> = body
-        .envelopes
-        .iter()
-        .map(B64::decode)
-        .collect::<Result<_, _>>()?;
     let accepted = blocking(&state, move |s| {
         let program = visible_program(s, &manager, &id)?;
+        let body: GrantUpload = json(&body)?;
+        let next: Option<SignedDescriptor> =
+            body.descriptor.as_ref().map(B64::decode).transpose()?;
+        let signed_grant: SignedGrant = body.grant.decode()?;
+        let envelopes: Vec<Envelope> = body
+            .envelopes
+            .iter()
+            .map(B64::decode)
+            .collect::<Result<_, _>>()?;
         let (descriptor, revoked) = match next {
             Some(next) => {
                 let (next, revoked) = check_successor(&program, next)?;

@@ -18,7 +18,7 @@ use sealdrop_store::{InboxFilter, NewDeletion, Person, StoreError, Submission, S
 
 use crate::auth::Caller;
 use crate::clock::now;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, json};
 use crate::metrics::METRICS;
 use crate::state::{AppState, blocking};
 
@@ -356,10 +356,11 @@ pub async fn deletion(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<DeletionBody>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let shopper = caller.require(&[Role::Shopper])?.clone();
     let report = parse_report(&path)?;
+    let body: DeletionBody = json(&body)?;
     let request: Signed<DeletionRequest> = body.request.decode()?;
     blocking(&state, move |s| {
         let r = request.unverified_body();
