@@ -132,6 +132,10 @@ impl TestServer {
         c.wait().unwrap()
     }
 
+    pub fn keep_dir(&mut self, dir: tempfile::TempDir) {
+        self._dir = Some(dir);
+    }
+
     pub fn take_dir(&mut self) -> Option<tempfile::TempDir> {
         self._dir.take()
     }
@@ -206,7 +210,13 @@ pub fn invite_shopper(
 
 impl Deployment {
     pub fn new() -> Self {
-        let server = TestServer::start();
+        Self::with_flags(&[])
+    }
+
+    pub fn with_flags(flags: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = TestServer::start_on(&dir.path().join("data"), flags);
+        server.keep_dir(dir);
         let manager = enrol(&server, server.first_token.as_deref().unwrap());
         let program = ProgramId::random(&mut rng());
         let v1 = ProgramDescriptor::first(
@@ -308,4 +318,17 @@ pub fn seal(
         key,
         streams,
     }
+}
+
+/// What an auditor can count: reports (with tombstones), people, grants,
+/// releases. Equal snapshots mean nothing was stored.
+pub fn snapshot(d: &Deployment) -> String {
+    let a = &d.auditor.client;
+    format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        a.audit_reports(None).unwrap().items,
+        a.audit_enrolments(None).unwrap().items.len(),
+        a.audit_grants(None).unwrap().items,
+        a.audit_releases(None).unwrap().items,
+    )
 }
