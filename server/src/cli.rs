@@ -60,6 +60,10 @@ pub enum Command {
     },
     /// Delete every report past its program's retention period, leaving tombstones.
     Purge {
+        /// Purge as if it were this Unix time: for retention drills and
+        /// tests. Never earlier than now.
+        #[arg(long)]
+        at: Option<u64>,
         #[arg(long)]
         json: bool,
     },

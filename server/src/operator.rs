@@ -41,9 +41,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Backup { out } => backup(&data, &out),
         Command::Restore { from } => restore(&data, &from),
-        Command::Purge { json } => {
+        Command::Purge { at, json } => {
             let store = data.open_store()?;
-            let purged = store.purge(now())?;
+            let purged = store.purge(at.unwrap_or(0).max(now()))?;
             if json {
                 let ids: Vec<String> = purged.iter().map(ToString::to_string).collect();
                 println!("{}", serde_json::json!({ "purged": ids }));

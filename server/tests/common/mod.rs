@@ -46,8 +46,13 @@ impl TestServer {
 
     /// Starts the server on `data` (created if missing) with extra flags.
     pub fn start_on(data: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2", "--data"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--workers", "2"]);
+        if !extra.contains(&"--bind") {
+            cmd.args(["--bind", "127.0.0.1:0"]);
+        }
+        let mut child = cmd
+            .arg("--data")
             .arg(data)
             .args(extra)
             .env("SEALDROP_LOG", "warn")
