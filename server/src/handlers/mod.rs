@@ -73,3 +73,30 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
         web::get().to(audit::releases)
     }),
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The OpenAPI document describes exactly the routes served.
+    #[test]
+    fn openapi_matches_the_route_table() {
+        let served: BTreeSet<String> = super::ROUTES
+            .iter()
+            .map(|(m, p, _)| format!("{} {p}", m.as_str().to_lowercase()))
+            .collect();
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let documented: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |m| format!("{m} {path}"))
+            })
+            .collect();
+        assert_eq!(served, documented);
+    }
+}
