@@ -21,7 +21,12 @@ fn mode(path: &std::path::Path) -> u32 {
 }
 
 fn run(args: &[&str], data: &std::path::Path) -> std::process::Output {
-    Command::new(BIN).args(args).arg("--data").arg(data).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -38,11 +43,25 @@ fn init_invite_and_their_refusals() {
     let unknown = run(&["invite", "--role", "manager", "--org", "nope"], &data);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--new-org"));
-    let created = run(&["invite", "--role", "auditor", "--org", "acme", "--new-org", "--json"], &data);
+    let created = run(
+        &[
+            "invite",
+            "--role",
+            "auditor",
+            "--org",
+            "acme",
+            "--new-org",
+            "--json",
+        ],
+        &data,
+    );
     assert!(created.status.success());
     let v: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
     assert!(v["token"].as_str().unwrap().starts_with("sde_"));
-    let dup = run(&["invite", "--role", "manager", "--org", "acme", "--new-org"], &data);
+    let dup = run(
+        &["invite", "--role", "manager", "--org", "acme", "--new-org"],
+        &data,
+    );
     assert!(!dup.status.success());
 
     // The log key must stay private.
@@ -66,7 +85,10 @@ fn plain_http_off_loopback_is_refused_unless_asked_for() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
-    let mut s = TestServer::start_on(&dir.path().join("d"), &["--bind", "0.0.0.0:0", "--insecure-http"]);
+    let mut s = TestServer::start_on(
+        &dir.path().join("d"),
+        &["--bind", "0.0.0.0:0", "--insecure-http"],
+    );
     assert!(s.url.starts_with("http://0.0.0.0:"));
     assert!(s.stop().success(), "a graceful stop exits 0");
 }
@@ -76,7 +98,10 @@ fn a_config_file_sets_what_flags_do_not() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("server.conf");
     std::fs::write(&config, "# test\nmax_report_bytes = 12345\n").unwrap();
-    let s = TestServer::start_on(&dir.path().join("d"), &["--config", config.to_str().unwrap()]);
+    let s = TestServer::start_on(
+        &dir.path().join("d"),
+        &["--config", config.to_str().unwrap()],
+    );
     assert_eq!(s.client().server_info().unwrap().max_report_bytes, 12345);
 }
 
@@ -133,35 +158,65 @@ fn every_acknowledged_report_survives_sigkill() {
         }
     }
     for (ack, id) in &acked {
-        let r = stored.get(&id.to_string()).unwrap_or_else(|| panic!("acknowledged {id} lost"));
+        let r = stored
+            .get(&id.to_string())
+            .unwrap_or_else(|| panic!("acknowledged {id} lost"));
         let record = ReportRecord::from_bytes(&r.record.0).unwrap();
         let ack = Signed::<Acknowledgement>::from_bytes(ack).unwrap();
-        assert_eq!(ack.verify_by_key(&d.log_key).unwrap().sealed_report, record.hash());
+        assert_eq!(
+            ack.verify_by_key(&d.log_key).unwrap().sealed_report,
+            record.hash()
+        );
         record.verify().unwrap();
     }
-    eprintln!("{} acknowledged before SIGKILL, all present ({} stored)", acked.len(), stored.len());
+    eprintln!(
+        "{} acknowledged before SIGKILL, all present ({} stored)",
+        acked.len(),
+        stored.len()
+    );
 }
 
 #[test]
 fn backup_while_serving_then_restore_and_purge_by_retention() {
     let d = Deployment::new();
     let sealed = seal(&d.shopper.key, &d.v2, b"{}", &[b"attachment"]);
-    d.shopper.client.submit(&sealed.report, &sealed.stream_refs()).unwrap();
+    d.shopper
+        .client
+        .submit(&sealed.report, &sealed.stream_refs())
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backup.db");
-    let out = d.server.operator(&["backup", "--out", backup.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!d.server.operator(&["backup", "--out", backup.to_str().unwrap()]).status.success());
+    let out = d
+        .server
+        .operator(&["backup", "--out", backup.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !d.server
+            .operator(&["backup", "--out", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
 
     // A damaged backup is refused; a whole one restores into a new directory.
     let damaged = dir.path().join("damaged.db");
     let bytes = std::fs::read(&backup).unwrap();
     std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
-    let out = run(&["restore", "--from", damaged.to_str().unwrap()], &dir.path().join("bad"));
+    let out = run(
+        &["restore", "--from", damaged.to_str().unwrap()],
+        &dir.path().join("bad"),
+    );
     assert!(!out.status.success());
     let restored = dir.path().join("restored");
     let out = run(&["restore", "--from", backup.to_str().unwrap()], &restored);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(mode(&restored.join("log-key")), 0o600);
     let out = run(&["restore", "--from", backup.to_str().unwrap()], &restored);
     assert!(!out.status.success(), "restore refuses a directory in use");
@@ -170,27 +225,51 @@ fn backup_while_serving_then_restore_and_purge_by_retention() {
     let mut staff = r.client();
     staff.sign_in(&d.staff.key).unwrap();
     let release = staff.release(&sealed.report.report_id()).unwrap();
-    ReportRecord::from_bytes(&release.record.0).unwrap().verify().unwrap();
-    assert_eq!(staff.stream(&sealed.report.report_id(), 1).unwrap(), sealed.streams[1]);
+    ReportRecord::from_bytes(&release.record.0)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(
+        staff.stream(&sealed.report.report_id(), 1).unwrap(),
+        sealed.streams[1]
+    );
 
     // Retention: 365 days. Nothing is due today; a year and a day on, the
     // report is purged and leaves a tombstone citing the policy.
     let out = d.server.operator(&["purge", "--json"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{"purged":[]}"#);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{"purged":[]}"#
+    );
     let later = (now() + 366 * 86_400).to_string();
     let out = d.server.operator(&["purge", "--at", &later, "--json"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(&sealed.report.report_id().to_string()));
-    let err = d.staff.client.release(&sealed.report.report_id()).unwrap_err();
+    let err = d
+        .staff
+        .client
+        .release(&sealed.report.report_id())
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::Gone));
-    let err = d.shopper.client.submit(&sealed.report, &sealed.stream_refs()).unwrap_err();
+    let err = d
+        .shopper
+        .client
+        .submit(&sealed.report, &sealed.stream_refs())
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::Gone));
     let audit = d.auditor.client.audit_reports(None).unwrap();
     match &audit.items[0].tombstone {
-        Some(Tombstone::Retention { retention_days, descriptor_version, .. }) => {
+        Some(Tombstone::Retention {
+            retention_days,
+            descriptor_version,
+            ..
+        }) => {
             assert_eq!((*retention_days, *descriptor_version), (365, 2));
         }
         other => panic!("expected a retention tombstone, got {other:?}"),
     }
     // The public record stays, and still verifies.
-    ReportRecord::from_bytes(&audit.items[0].record.0).unwrap().verify().unwrap();
+    ReportRecord::from_bytes(&audit.items[0].record.0)
+        .unwrap()
+        .verify()
+        .unwrap();
 }

@@ -182,18 +182,30 @@ fn grant_rewraps_existing_reports_for_a_new_reviewer() {
     let first = seal(&d.shopper.key, &d.v2, b"{\"n\":1}", &[]);
     let second = seal(&d.shopper.key, &d.v2, b"{\"n\":2}", &[]);
     for s in [&first, &second] {
-        d.shopper.client.submit(&s.report, &s.stream_refs()).unwrap();
+        d.shopper
+            .client
+            .submit(&s.report, &s.stream_refs())
+            .unwrap();
     }
     let token = d.manager.client.issue_staff_token().unwrap().token;
     let newcomer = enrol(&d.server, &token);
 
     // The manager opens the first report and wraps its key for the newcomer.
     let wrap = |report: &Sealed, descriptor_version: u64| {
-        let release = d.manager.client.release(&report.report.report_id()).unwrap();
-        let record = ReportRecord::from_bytes(&release.record.0).unwrap().verify().unwrap();
+        let release = d
+            .manager
+            .client
+            .release(&report.report.report_id())
+            .unwrap();
+        let record = ReportRecord::from_bytes(&release.record.0)
+            .unwrap()
+            .verify()
+            .unwrap();
         let mine = Envelope::from_bytes(&release.envelope.0).unwrap();
         let key = record.unwrap_key(&mine, &d.manager.key).unwrap();
-        let envelope = record.wrap_for(&key, &newcomer.key.public(), &mut rng()).unwrap();
+        let envelope = record
+            .wrap_for(&key, &newcomer.key.public(), &mut rng())
+            .unwrap();
         let grant = GrantRecord {
             program_id: d.program,
             descriptor_version,
@@ -227,7 +239,10 @@ fn grant_rewraps_existing_reports_for_a_new_reviewer() {
     };
     let accepted = d.manager.client.grant(&d.program, &upload).unwrap();
     assert_eq!(accepted.version, 3);
-    assert_eq!(accepted.missing, vec![second.report.report_id().to_string()]);
+    assert_eq!(
+        accepted.missing,
+        vec![second.report.report_id().to_string()]
+    );
     // The same upload again is not the successor any more.
     let err = d.manager.client.grant(&d.program, &upload).unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::DescriptorConflict));
@@ -239,20 +254,37 @@ fn grant_rewraps_existing_reports_for_a_new_reviewer() {
         grant: sealdrop_api::B64::of(&grant.sign(&d.manager.key, v3.unverified_body()).unwrap()),
         envelopes: vec![sealdrop_api::B64::of(&envelope)],
     };
-    assert!(d.manager.client.grant(&d.program, &follow_up).unwrap().missing.is_empty());
+    assert!(
+        d.manager
+            .client
+            .grant(&d.program, &follow_up)
+            .unwrap()
+            .missing
+            .is_empty()
+    );
 
     // The newcomer reads the first report; the envelope comes with the
     // grant record that authorises it, which verifies against v3.
     let release = newcomer.client.release(&first.report.report_id()).unwrap();
-    let record = ReportRecord::from_bytes(&release.record.0).unwrap().verify().unwrap();
+    let record = ReportRecord::from_bytes(&release.record.0)
+        .unwrap()
+        .verify()
+        .unwrap();
     let envelope = Envelope::from_bytes(&release.envelope.0).unwrap();
     assert!(!record.is_signed_envelope(&envelope));
     let grant = SignedGrant::from_bytes(&release.grant.unwrap().0).unwrap();
     let body = sealdrop_proto::report::grant::verify_grant(&grant, v3.unverified_body()).unwrap();
     assert!(body.covers(&first.report.report_id(), &envelope.hash()));
     let key = record.unwrap_key(&envelope, &newcomer.key).unwrap();
-    let ct = newcomer.client.stream(&first.report.report_id(), 0).unwrap();
-    let content = record.opener(&key).unwrap().open_content(&mut ct.as_slice()).unwrap();
+    let ct = newcomer
+        .client
+        .stream(&first.report.report_id(), 0)
+        .unwrap();
+    let content = record
+        .opener(&key)
+        .unwrap()
+        .open_content(&mut ct.as_slice())
+        .unwrap();
     assert_eq!(content.answers, b"{\"n\":1}");
     assert_eq!(d.auditor.client.audit_grants(None).unwrap().items.len(), 2);
 }

@@ -1,0 +1,350 @@
+//! One story of the storage interface, written against `dyn Store` so every
+//! backend runs the same test (SQLite today; PostgreSQL adds a line).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use rand_core::UnwrapErr;
+use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor};
+use sealdrop_proto::invite::{Enrolment, InviteBundle, ServerPins};
+use sealdrop_proto::keys::SigningSecret;
+use sealdrop_proto::messages::{Acknowledgement, DeletionRequest};
+use sealdrop_proto::report::{ReportContent, ReportSealer, SealedReport};
+use sealdrop_proto::signed::Signed;
+use sealdrop_proto::{ProgramId, SecretIdentity};
+use sealdrop_store::*;
+
+const NOW: u64 = 1_800_000_000;
+
+fn rng() -> UnwrapErr<getrandom::SysRng> {
+    UnwrapErr(getrandom::SysRng)
+}
+
+struct World {
+    log: SigningSecret,
+    manager: SecretIdentity,
+    reviewer: SecretIdentity,
+    shopper: SecretIdentity,
+    v1: SignedDescriptor,
+    v2: SignedDescriptor,
+    org: i64,
+}
+
+fn setup(store: &dyn Store) -> World {
+    let org = store.create_organisation("acme", NOW).unwrap();
+    assert!(matches!(
+        store.create_organisation("acme", NOW),
+        Err(StoreError::OrganisationExists)
+    ));
+    let manager = SecretIdentity::generate(&mut rng());
+    let reviewer = SecretIdentity::generate(&mut rng());
+    for (who, hash) in [(&manager, [1u8; 32]), (&reviewer, [2u8; 32])] {
+        store
+            .issue_enrolment_token(EnrolmentToken {
+                hash,
+                org: org.id,
+                role: Role::Manager,
+                expires_at: NOW + 10,
+            })
+            .unwrap();
+        store
+            .enrol(NewPerson {
+                token_hash: hash,
+                identity: who.public(),
+                now: NOW,
+            })
+            .unwrap();
+    }
+    let v1 = ProgramDescriptor::first(
+        ProgramId::random(&mut rng()),
+        "Visits",
+        manager.public(),
+        [0; 32],
+        30,
+        NOW,
+    )
+    .unwrap()
+    .sign(&manager)
+    .unwrap();
+    store.create_program(org.id, &v1, NOW).unwrap();
+    let mut next = ProgramDescriptor::successor(&v1, NOW);
+    next.add_recipient(reviewer.public());
+    let v2 = next.sign(&manager).unwrap();
+    store.advance_descriptor(&v2, &[], NOW).unwrap();
+
+    let log = SigningSecret::generate(&mut rng());
+    let pins = ServerPins {
+        server_url: "http://127.0.0.1:1".into(),
+        tls_cert_sha256: None,
+        log_key: log.verifying_key().to_bytes(),
+        log_origin: "test".into(),
+    };
+    let bundle = InviteBundle::create(&v2, &manager, &pins, NOW, NOW + 60, &mut rng()).unwrap();
+    store
+        .register_invite(NewInvite {
+            invite: bundle.invite.clone(),
+            now: NOW,
+        })
+        .unwrap();
+    let shopper = SecretIdentity::generate(&mut rng());
+    let new_shopper = NewShopper {
+        token_hash: bundle.token.hash(),
+        invite: bundle.invite.clone(),
+        enrolment: Enrolment::sign(&bundle.invite, &shopper, NOW),
+        now: NOW,
+    };
+    store.enrol_shopper(new_shopper.clone()).unwrap();
+    assert!(matches!(
+        store.enrol_shopper(new_shopper),
+        Err(StoreError::BadToken)
+    ));
+    World {
+        log,
+        manager,
+        reviewer,
+        shopper,
+        v1,
+        v2,
+        org: org.id,
+    }
+}
+
+fn seal(w: &World, descriptor: &SignedDescriptor) -> (SealedReport, Vec<u8>) {
+    let mut sealer = ReportSealer::new(
+        &w.shopper,
+        descriptor.unverified_body(),
+        NOW * 1000,
+        &mut rng(),
+    )
+    .unwrap();
+    let mut ct = Vec::new();
+    sealer
+        .seal_content(
+            &ReportContent {
+                answers: b"{}".to_vec(),
+                attachments: vec![],
+            },
+            &mut ct,
+        )
+        .unwrap();
+    (sealer.finish(&mut rng()).unwrap().0, ct)
+}
+
+fn submission(w: &World, report: &SealedReport, ct: &[u8]) -> Submission {
+    Submission {
+        sealed: report.clone(),
+        streams: vec![vec![ct.to_vec()]],
+        acknowledgement: Signed::sign(
+            Acknowledgement {
+                log_origin: "test".into(),
+                program_id: report.header.core.program_id,
+                report_id: report.report_id(),
+                sealed_report: report.hash(),
+                received_at: NOW,
+            },
+            &w.log,
+        ),
+        shopper: w.shopper.id(),
+    }
+}
+
+fn story(store: Arc<dyn Store>) {
+    let w = setup(&*store);
+    let page = AuditPage {
+        after: 0,
+        limit: 100,
+    };
+
+    // Tokens, challenges and sessions are single-use or expire.
+    assert!(matches!(
+        store.enrol(NewPerson {
+            token_hash: [1; 32],
+            identity: SecretIdentity::generate(&mut rng()).public(),
+            now: NOW
+        }),
+        Err(StoreError::BadToken)
+    ));
+    store.put_challenge([9; 32], NOW + 5).unwrap();
+    assert!(store.take_challenge([9; 32], NOW).unwrap());
+    assert!(!store.take_challenge([9; 32], NOW).unwrap());
+    store.put_challenge([8; 32], NOW + 5).unwrap();
+    assert!(!store.take_challenge([8; 32], NOW + 6).unwrap());
+    store
+        .put_session([7; 32], &w.reviewer.id(), NOW + 5)
+        .unwrap();
+    assert_eq!(store.session([7; 32], NOW).unwrap(), Some(w.reviewer.id()));
+    assert_eq!(store.session([7; 32], NOW + 6).unwrap(), None);
+
+    // Descriptor compare-and-swap: a stale or repeated version is refused.
+    assert!(matches!(
+        store.advance_descriptor(&w.v2, &[], NOW),
+        Err(StoreError::DescriptorConflict { current: 2 })
+    ));
+    let program = w.v1.unverified_body().program_id;
+    assert_eq!(
+        store.descriptors(&program).unwrap(),
+        vec![w.v1.clone(), w.v2.clone()]
+    );
+
+    // Submission: stored, duplicate, stale.
+    let (report, ct) = seal(&w, &w.v2);
+    let first = store.submit(submission(&w, &report, &ct)).unwrap();
+    let SubmitOutcome::Stored(ack) = first else {
+        panic!("not stored")
+    };
+    match store.submit(submission(&w, &report, &ct)).unwrap() {
+        SubmitOutcome::Duplicate(again) => assert_eq!(again, ack),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    let (stale, stale_ct) = seal(&w, &w.v1);
+    match store.submit(submission(&w, &stale, &stale_ct)) {
+        Err(StoreError::StaleList { current }) => assert_eq!(*current, w.v2),
+        other => panic!("expected stale-list, got {other:?}"),
+    }
+
+    // Release: the reviewer's envelope, recorded; the ciphertext by part.
+    let inbox = store
+        .inbox(&w.reviewer.id(), &InboxFilter::default())
+        .unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert!(!inbox[0].fetched);
+    let release = store
+        .release(&report.report_id(), &w.reviewer.id(), NOW)
+        .unwrap();
+    assert_eq!(release.envelope.recipient, w.reviewer.id());
+    assert_eq!(
+        store.stream_part(&report.report_id(), 0, 0).unwrap(),
+        Some(ct.clone())
+    );
+    assert_eq!(store.stream_part(&report.report_id(), 0, 1).unwrap(), None);
+    assert_eq!(store.audit_releases(w.org, page).unwrap().len(), 1);
+    assert_eq!(
+        store.audit_releases(w.org + 1, page).unwrap().len(),
+        0,
+        "other organisations see nothing"
+    );
+
+    // Revoking the reviewer deletes their envelope at once.
+    let mut next = ProgramDescriptor::successor(&w.v2, NOW);
+    next.remove_recipient(&w.reviewer.id());
+    let v3 = next.sign(&w.manager).unwrap();
+    store
+        .advance_descriptor(&v3, &[w.reviewer.id()], NOW)
+        .unwrap();
+    assert!(
+        store
+            .inbox(&w.reviewer.id(), &InboxFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.release(&report.report_id(), &w.reviewer.id(), NOW),
+        Err(StoreError::NotAllowed)
+    ));
+
+    // A disabled shopper cannot submit.
+    let (late, late_ct) = seal(&w, &v3);
+    assert!(store.disable_person(&w.shopper.id(), NOW).unwrap());
+    assert!(matches!(
+        store.submit(submission(&w, &late, &late_ct)),
+        Err(StoreError::Disabled)
+    ));
+
+    // Deletion leaves a tombstone; the ID stays reserved.
+    let request = Signed::sign(
+        DeletionRequest {
+            program_id: program,
+            report_id: report.report_id(),
+            shopper: w.shopper.id(),
+            requested_at: NOW,
+        },
+        w.shopper.signing(),
+    );
+    store
+        .delete_report(NewDeletion {
+            report: report.report_id(),
+            request,
+            now: NOW,
+        })
+        .unwrap();
+    assert!(matches!(
+        store.stream_part(&report.report_id(), 0, 0),
+        Err(StoreError::Gone)
+    ));
+    let audit = store.audit_reports(w.org, page).unwrap();
+    assert!(matches!(
+        audit[0].1.tombstone,
+        Some(Tombstone::Deletion { .. })
+    ));
+}
+
+/// Many writers at once share commits; each gets its own answer, and a
+/// refused write in a group does not disturb the others.
+fn group_commit(store: Arc<dyn Store>) {
+    let w = Arc::new(setup(&*store));
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, w) = (store.clone(), w.clone());
+            std::thread::spawn(move || {
+                let mut stored = 0;
+                for _ in 0..25 {
+                    let descriptor = if i == 0 { &w.v1 } else { &w.v2 };
+                    let (report, ct) = seal(&w, descriptor);
+                    match store.submit(submission(&w, &report, &ct)) {
+                        Ok(SubmitOutcome::Stored(_)) => stored += 1,
+                        Err(StoreError::StaleList { .. }) if i == 0 => {}
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                stored
+            })
+        })
+        .collect();
+    let stored: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(stored, 15 * 25);
+    let audit = store
+        .audit_reports(
+            w.org,
+            AuditPage {
+                after: 0,
+                limit: 5000,
+            },
+        )
+        .unwrap();
+    assert_eq!(audit.len(), stored);
+}
+
+fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    (dir, Arc::new(store))
+}
+
+#[test]
+fn sqlite_story() {
+    let (_dir, store) = sqlite();
+    story(store);
+}
+
+#[test]
+fn sqlite_group_commit() {
+    let (_dir, store) = sqlite();
+    group_commit(store);
+}
+
+#[test]
+fn sqlite_reopens_and_checks_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(SqliteStore::open(&path).unwrap());
+    assert_eq!(
+        SqliteStore::check_file(&path).unwrap(),
+        sqlite_schema_version()
+    );
+    std::fs::write(dir.path().join("junk.db"), b"not a database at all").unwrap();
+    assert!(SqliteStore::check_file(&dir.path().join("junk.db")).is_err());
+}
+
+fn sqlite_schema_version() -> i64 {
+    sealdrop_store::sqlite::schema::SCHEMA_VERSION
+}
