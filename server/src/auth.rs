@@ -81,7 +81,7 @@ pub fn check_response(
     if body.purpose != purpose {
         return Err(bad("The challenge response is for another purpose."));
     }
-    if !s.origins.iter().any(|o| *o == body.origin) {
+    if !s.origins.contains(&body.origin) {
         return Err(bad("The challenge response names another server."));
     }
     if !body.is_fresh(now()) {

@@ -53,10 +53,9 @@ impl Metrics {
     }
 
     pub fn refusal(&self, code: ErrorCode) {
-        if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
-            if let Some(counter) = self.refusals.get(i) {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
+        let index = ErrorCode::ALL.iter().position(|c| *c == code);
+        if let Some(counter) = index.and_then(|i| self.refusals.get(i)) {
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     }
 

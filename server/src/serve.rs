@@ -80,10 +80,8 @@ fn settings(args: ServeArgs) -> Result<Settings> {
         _ => bail!("TLS needs both a certificate and a key"),
     };
     let mut public_urls = args.public_urls;
-    if public_urls.is_empty() {
-        if let Some(urls) = file.get("public_url") {
-            public_urls = urls.split(',').map(|u| u.trim().to_owned()).collect();
-        }
+    if let (true, Some(urls)) = (public_urls.is_empty(), file.get("public_url")) {
+        public_urls = urls.split(',').map(|u| u.trim().to_owned()).collect();
     }
     Ok(Settings {
         bind: args

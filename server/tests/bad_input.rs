@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use sealdrop_api::{B64, ErrorCode, upload};
 use sealdrop_client::ClientError;
-use sealdrop_proto::codec::{Decode, Encode};
+use sealdrop_proto::codec::Encode;
 use sealdrop_proto::descriptor::ProgramDescriptor;
 use sealdrop_proto::invite::{Enrolment, InviteBundle};
 use sealdrop_proto::messages::{AuthPurpose, AuthResponse};

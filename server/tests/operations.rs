@@ -105,10 +105,13 @@ fn a_config_file_sets_what_flags_do_not() {
     assert_eq!(s.client().server_info().unwrap().max_report_bytes, 12345);
 }
 
+/// An acknowledgement as received, and the report it names.
+type Acked = (Vec<u8>, sealdrop_proto::ReportId);
+
 #[test]
 fn every_acknowledged_report_survives_sigkill() {
     let mut d = Deployment::new();
-    let acked: Arc<Mutex<Vec<(Vec<u8>, sealdrop_proto::ReportId)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut threads = Vec::new();
     for _ in 0..6 {
