@@ -231,7 +231,11 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             }
             app
         };
-        let mut server = HttpServer::new(factory).shutdown_timeout(30);
+        // Signals are ours, registered before "listening" is printed, so a
+        // stop request can never arrive before it is handled.
+        let mut server = HttpServer::new(factory)
+            .shutdown_timeout(30)
+            .disable_signals();
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -260,6 +264,17 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         if cell.set(state.clone()).is_err() {
             bail!("the server state was set twice");
         }
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            futures_util::future::select(Box::pin(terminate.recv()), Box::pin(interrupt.recv()))
+                .await;
+            tracing::info!("stopping: finishing requests in flight");
+            handle.stop(true).await;
+        });
         println!("sealdrop-server listening on {scheme}://{bound}");
 
         let purge_state = state.clone();
@@ -279,7 +294,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
                 }
             }
         });
-        server.run().await.context("the server failed")?;
+        server.await.context("the server failed")?;
         tracing::info!("stopped; waiting for queued writes to commit");
         drop(state);
         Ok::<_, anyhow::Error>(())
