@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// The largest report accepted in one upload, in bytes.
     #[arg(long, env = "SEALDROP_MAX_REPORT_BYTES")]
     pub max_report_bytes: Option<u64>,
+    /// The largest report accepted through a resumable upload, in bytes.
+    #[arg(long, env = "SEALDROP_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
     /// Seconds between retention purges.
     #[arg(long, env = "SEALDROP_PURGE_INTERVAL")]
     pub purge_interval: Option<u64>,

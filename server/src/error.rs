@@ -119,6 +119,17 @@ impl From<StoreError> for ApiError {
                 "This report was purged or deleted; its ID stays reserved.",
             ),
             StoreError::UnknownReport => Self::not_found("report"),
+            StoreError::UnknownUpload => Self::not_found("upload"),
+            StoreError::UploadOffset { expected } => Self::new(
+                C::UploadOffset,
+                format!(
+                    "The server has {expected} bytes of this stream; continue from offset {expected}."
+                ),
+            ),
+            StoreError::Incomplete => Self::new(
+                C::Invalid,
+                "The upload is not complete; send the missing bytes first (GET the upload to see them).",
+            ),
             StoreError::Invalid(why) => Self::new(C::Invalid, format!("Refused: {why}.")),
             StoreError::Backend(detail) => {
                 tracing::error!(error = %detail, "storage failure");

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{audit, auth, enrol, meta, programs, reports};
+use crate::handlers::{audit, auth, enrol, meta, programs, reports, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,10 @@ use crate::handlers::{audit, auth, enrol, meta, programs, reports};
         reports::release,
         reports::stream,
         reports::deletion,
+        uploads::begin,
+        uploads::show,
+        uploads::piece,
+        uploads::finish,
         audit::reports,
         audit::enrolments,
         audit::grants,

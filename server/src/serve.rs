@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_MAX_REPORT: u64 = 64 * 1024 * 1024;
+const DEFAULT_MAX_UPLOAD: u64 = 16 * 1024 * 1024 * 1024;
 const DEFAULT_PURGE_INTERVAL: u64 = 3600;
 /// JSON bodies are small: descriptors, invites, grants of at most 10,000
 /// envelopes.
@@ -34,6 +35,7 @@ struct Settings {
     tls: Option<(PathBuf, PathBuf)>,
     insecure_http: bool,
     max_report_bytes: u64,
+    max_upload_bytes: u64,
     purge_interval: u64,
     workers: Option<usize>,
     session_ttl: u64,
@@ -95,6 +97,10 @@ fn settings(args: ServeArgs) -> Result<Settings> {
             .max_report_bytes
             .or(num("max_report_bytes")?)
             .unwrap_or(DEFAULT_MAX_REPORT),
+        max_upload_bytes: args
+            .max_upload_bytes
+            .or(num("max_upload_bytes")?)
+            .unwrap_or(DEFAULT_MAX_UPLOAD),
         purge_interval: args
             .purge_interval
             .or(num("purge_interval")?)
@@ -184,6 +190,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             log_origin,
             origins: Vec::new(),
             max_report_bytes: settings.max_report_bytes,
+            max_upload_bytes: settings.max_upload_bytes,
             session_ttl: settings.session_ttl,
         };
         // Bind first to learn the port, then fix the origins before serving.

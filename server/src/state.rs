@@ -16,6 +16,7 @@ pub struct AppState {
     /// this server at.
     pub origins: Vec<String>,
     pub max_report_bytes: u64,
+    pub max_upload_bytes: u64,
     pub session_ttl: u64,
 }
 

@@ -36,6 +36,11 @@ fn every_role_against_every_endpoint() {
         .submit(&sealed.report, &sealed.stream_refs())
         .unwrap();
 
+    // An upload in progress, for the upload endpoints.
+    let pending = seal(&d.shopper.key, &d.v2, b"{}", &[]);
+    d.shopper.client.begin_upload(&pending.report).unwrap();
+    let u = pending.report.report_id().to_string();
+
     let other = enrol(
         &d.server,
         &d.server.operator_token("manager", Some("other-co")),
@@ -141,6 +146,20 @@ fn every_role_against_every_endpoint() {
             "POST",
             format!("/v1/reports/{r}/deletion"),
             Some("{}"),
+            &["shopper"],
+        ),
+        ("POST", "/v1/uploads".into(), None, &["shopper"]),
+        ("GET", format!("/v1/uploads/{u}"), None, &["shopper"]),
+        (
+            "PUT",
+            format!("/v1/uploads/{u}/streams/0?offset=0"),
+            None,
+            &["shopper"],
+        ),
+        (
+            "POST",
+            format!("/v1/uploads/{u}/finish"),
+            None,
             &["shopper"],
         ),
         ("GET", "/v1/audit/reports".into(), None, &["auditor"]),

@@ -73,6 +73,10 @@ pub struct ServerInfo {
     /// The largest report (header, envelopes and every ciphertext stream)
     /// accepted in one `POST /v1/reports`.
     pub max_report_bytes: u64,
+    /// The largest report accepted through a resumable upload.
+    pub max_upload_bytes: u64,
+    /// The largest piece one `PUT /v1/uploads/{report}/streams/{stream}` takes.
+    pub max_piece_bytes: u64,
     pub version: String,
 }
 
@@ -259,6 +263,33 @@ pub struct Receipt {
     pub report: String,
     /// A `Signed<Acknowledgement>` by the server's log key.
     pub acknowledgement: B64,
+}
+
+/// A resumable upload: each stream's declared length and what the server
+/// has so far. Continue each stream at `received`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UploadStatus {
+    pub report: String,
+    pub streams: Vec<UploadStream>,
+    /// Present when the report is stored already: its acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgement: Option<B64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UploadStream {
+    pub length: u64,
+    pub received: u64,
+}
+
+/// `PUT /v1/uploads/{report}/streams/{stream}` query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct PieceQuery {
+    /// Where this piece starts: what the server has received of the stream.
+    pub offset: u64,
 }
 
 /// One report the caller may read.

@@ -313,6 +313,88 @@ impl Client {
         })
     }
 
+    /// Begins (or resumes) a resumable upload of `sealed`.
+    pub fn begin_upload(&self, sealed: &SealedReport) -> Result<UploadStatus> {
+        Self::answer(
+            self.auth(self.agent.post(self.url(r::UPLOADS)))
+                .content_type("application/octet-stream")
+                .send(&sealed.to_bytes()[..])?,
+        )
+    }
+
+    pub fn upload_status(&self, report: &ReportId) -> Result<UploadStatus> {
+        self.get(&r::fill(r::UPLOAD, &[&report.to_string()]))
+    }
+
+    /// Sends `data` as the piece of `stream` starting at `offset`.
+    pub fn upload_piece(
+        &self,
+        report: &ReportId,
+        stream: u32,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<UploadStream> {
+        let path = r::fill(
+            r::UPLOAD_STREAM,
+            &[&report.to_string(), &stream.to_string()],
+        );
+        Self::answer(
+            self.auth(self.agent.put(self.url(&format!("{path}?offset={offset}"))))
+                .content_type("application/octet-stream")
+                .send(data)?,
+        )
+    }
+
+    pub fn finish_upload(&self, report: &ReportId) -> Result<Submitted> {
+        let res = self
+            .auth(
+                self.agent
+                    .post(self.url(&r::fill(r::UPLOAD_FINISH, &[&report.to_string()]))),
+            )
+            .send_empty()?;
+        let duplicate = res.status().as_u16() == 200;
+        Ok(Submitted {
+            receipt: Self::answer(res)?,
+            duplicate,
+        })
+    }
+
+    /// Uploads a report through the resumable path, continuing wherever the
+    /// server says each stream stands, in pieces of at most `piece` bytes.
+    pub fn upload(
+        &self,
+        sealed: &SealedReport,
+        streams: &[&[u8]],
+        piece: usize,
+    ) -> Result<Submitted> {
+        let report = sealed.report_id();
+        let status = self.begin_upload(sealed)?;
+        if let Some(ack) = status.acknowledgement {
+            return Ok(Submitted {
+                receipt: Receipt {
+                    report: report.to_string(),
+                    acknowledgement: ack,
+                },
+                duplicate: true,
+            });
+        }
+        for (index, (stream, data)) in status.streams.iter().zip(streams).enumerate() {
+            let mut offset = stream.received;
+            while offset < stream.length {
+                let start = usize::try_from(offset)
+                    .map_err(|_| ClientError::Usage("a stream is too long for this machine"))?;
+                let end = start.saturating_add(piece.max(1)).min(data.len());
+                let chunk = data.get(start..end).ok_or(ClientError::Usage(
+                    "a stream is shorter than its signed length",
+                ))?;
+                offset = self
+                    .upload_piece(&report, index as u32, offset, chunk)?
+                    .received;
+            }
+        }
+        self.finish_upload(&report)
+    }
+
     pub fn inbox(
         &self,
         program: Option<&ProgramId>,

@@ -111,9 +111,31 @@ pub trait Store: Send + Sync {
     /// and new envelopes, each on a live report of the program. Returns the live
     /// reports still without an envelope for the recipient.
     fn grant(&self, grant: NewGrant) -> Result<Vec<ReportId>, StoreError>;
+    // Resumable uploads, each owned by the shopper who began it.
+    fn begin_upload(&self, upload: NewUpload) -> Result<UploadStart, StoreError>;
+    fn upload_state(
+        &self,
+        report: &ReportId,
+        shopper: &PersonId,
+    ) -> Result<UploadState, StoreError>;
+    /// Appends a piece at exactly the received offset; returns the new one.
+    fn append_upload(&self, piece: UploadPiece) -> Result<u64, StoreError>;
+    fn upload_part(
+        &self,
+        report: &ReportId,
+        shopper: &PersonId,
+        stream: u32,
+        part: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores the uploaded report (the caller checked every digest), with
+    /// the same checks and outcomes as [`Store::submit`].
+    fn finish_upload(&self, finish: FinishUpload) -> Result<SubmitOutcome, StoreError>;
+    fn discard_upload(&self, report: &ReportId, shopper: &PersonId) -> Result<(), StoreError>;
+
     /// Deletes a report's ciphertext and envelopes, leaving a tombstone.
     fn delete_report(&self, deletion: NewDeletion) -> Result<(), StoreError>;
-    /// Purges every report past its program's retention at `now`.
+    /// Purges every report past its program's retention at `now`, and
+    /// uploads abandoned for a week.
     fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError>;
 
     // What auditors read of one organisation, in pages by sequence number.

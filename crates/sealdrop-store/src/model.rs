@@ -1,6 +1,7 @@
 //! The values that cross the [`crate::Store`] interface.
 
 use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::hash::Digest;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use sealdrop_proto::invite::{SignedEnrolment, SignedInvite};
 use sealdrop_proto::keys::PublicIdentity;
@@ -42,6 +43,12 @@ pub enum StoreError {
     Gone,
     #[error("no such report")]
     UnknownReport,
+    #[error("no such upload in progress")]
+    UnknownUpload,
+    #[error("the upload continues at offset {expected}")]
+    UploadOffset { expected: u64 },
+    #[error("the upload is not complete")]
+    Incomplete,
     #[error("{0}")]
     Invalid(&'static str),
     /// A fault in the database: never shown to clients.
@@ -206,4 +213,45 @@ pub struct ReleaseRow {
 pub struct AuditPage {
     pub after: u64,
     pub limit: u32,
+}
+
+/// A resumable upload's start: a sealed report the caller checked.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub sealed: SealedReport,
+    pub shopper: PersonId,
+    pub now: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum UploadStart {
+    /// In progress: continue each stream at its received offset.
+    Started(Box<UploadState>),
+    /// This report is stored already: its acknowledgement.
+    Stored(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadState {
+    pub sealed: SealedReport,
+    /// Bytes received so far, per stream.
+    pub received: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadPiece {
+    pub report: ReportId,
+    pub shopper: PersonId,
+    pub stream: u32,
+    pub offset: u64,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FinishUpload {
+    pub report: ReportId,
+    pub shopper: PersonId,
+    /// The sealed report whose ciphertext the caller checked.
+    pub sealed_hash: Digest,
+    pub acknowledgement: Signed<Acknowledgement>,
 }

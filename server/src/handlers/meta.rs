@@ -35,6 +35,8 @@ pub async fn server_info(state: web::Data<AppState>) -> HttpResponse {
         log_key: B64(state.log_key.verifying_key().to_bytes().to_vec()),
         log_origin: state.log_origin.clone(),
         max_report_bytes: state.max_report_bytes,
+        max_upload_bytes: state.max_upload_bytes,
+        max_piece_bytes: super::uploads::MAX_PIECE as u64,
         version: env!("CARGO_PKG_VERSION").into(),
     })
 }

@@ -8,6 +8,7 @@ pub mod enrol;
 pub mod meta;
 pub mod programs;
 pub mod reports;
+pub mod uploads;
 
 use actix_web::http::Method;
 use actix_web::{Route, web};
@@ -59,6 +60,14 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     }),
     (Method::POST, r::REPORT_DELETION, || {
         web::post().to(reports::deletion)
+    }),
+    (Method::POST, r::UPLOADS, || web::post().to(uploads::begin)),
+    (Method::GET, r::UPLOAD, || web::get().to(uploads::show)),
+    (Method::PUT, r::UPLOAD_STREAM, || {
+        web::put().to(uploads::piece)
+    }),
+    (Method::POST, r::UPLOAD_FINISH, || {
+        web::post().to(uploads::finish)
     }),
     (Method::GET, r::AUDIT_REPORTS, || {
         web::get().to(audit::reports)

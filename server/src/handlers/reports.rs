@@ -22,17 +22,17 @@ use crate::error::{ApiError, ApiResult, json};
 use crate::metrics::METRICS;
 use crate::state::{AppState, blocking};
 
-fn parse_report(text: &str) -> ApiResult<ReportId> {
+pub(super) fn parse_report(text: &str) -> ApiResult<ReportId> {
     text.parse().map_err(|_| ApiError::not_found("report"))
 }
 
 /// Reads exact amounts from a request body as it arrives.
-struct BodyReader {
+pub(super) struct BodyReader {
     payload: web::Payload,
     buffer: Vec<u8>,
 }
 
-fn truncated() -> ApiError {
+pub(super) fn truncated() -> ApiError {
     ApiError::new(
         ErrorCode::Malformed,
         "The upload ended before the lengths it declares; send the whole report again.",
@@ -40,6 +40,13 @@ fn truncated() -> ApiError {
 }
 
 impl BodyReader {
+    pub(super) fn new(payload: web::Payload) -> Self {
+        Self {
+            payload,
+            buffer: Vec::new(),
+        }
+    }
+
     async fn fill(&mut self, want: usize) -> ApiResult<()> {
         while self.buffer.len() < want {
             match self.payload.next().await {
@@ -50,13 +57,29 @@ impl BodyReader {
         Ok(())
     }
 
-    async fn take(&mut self, n: usize) -> ApiResult<Vec<u8>> {
+    pub(super) async fn take(&mut self, n: usize) -> ApiResult<Vec<u8>> {
         self.fill(n).await?;
         let rest = self.buffer.split_off(n);
         Ok(std::mem::replace(&mut self.buffer, rest))
     }
 
-    async fn expect_end(&mut self) -> ApiResult<()> {
+    /// Everything left, refusing more than `max` bytes.
+    pub(super) async fn rest(&mut self, max: usize) -> ApiResult<Vec<u8>> {
+        let mut out = std::mem::take(&mut self.buffer);
+        while let Some(chunk) = self.payload.next().await {
+            let chunk = chunk.map_err(|_| truncated())?;
+            if out.len() + chunk.len() > max {
+                return Err(ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("A piece is at most {max} bytes."),
+                ));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn expect_end(&mut self) -> ApiResult<()> {
         if !self.buffer.is_empty() {
             return Err(trailing());
         }
@@ -90,10 +113,7 @@ pub async fn submit(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let shopper = caller.require(&[Role::Shopper])?.clone();
-    let mut body = BodyReader {
-        payload,
-        buffer: Vec::new(),
-    };
+    let mut body = BodyReader::new(payload);
     let prefix = body.take(4).await?;
     let sealed_len = u32::from_be_bytes(prefix.as_slice().try_into().map_err(|_| truncated())?);
     if sealed_len > MAX_SEALED_LEN {
@@ -155,13 +175,11 @@ pub async fn submit(
     }))
 }
 
-/// The checks that need the store or the CPU, then the durable write.
-fn store_report(
-    s: &AppState,
-    shopper: &Person,
-    sealed: SealedReport,
-    streams: Vec<Vec<Vec<u8>>>,
-) -> ApiResult<(SubmitOutcome, ReportId)> {
+/// Everything checked before a report's ciphertext is taken: it is the
+/// caller's own, for their program, signed strictly, and addressed to
+/// exactly the current recipients (an older version is the store's to
+/// judge: a duplicate, or `stale-list`).
+pub(super) fn check_report(s: &AppState, shopper: &Person, sealed: &SealedReport) -> ApiResult<()> {
     let core = &sealed.header.core;
     if core.shopper.id() != shopper.id {
         return Err(ApiError::new(
@@ -193,8 +211,6 @@ fn store_report(
             "The report names a descriptor version this server does not have.",
         ));
     }
-    // An older version is the store's to judge: the same report stored
-    // before is a duplicate, anything else is answered `stale-list`.
     if sealed_for == current.version {
         sealed.check_addressed_to(current).map_err(|e| match e {
             ReportError::WrongRecipients => ApiError::new(
@@ -207,17 +223,32 @@ fn store_report(
             ),
         })?;
     }
-    let report = sealed.report_id();
-    let acknowledgement = Signed::sign(
+    Ok(())
+}
+
+/// The server's signed acknowledgement of `sealed`, received now.
+pub(super) fn acknowledge(s: &AppState, sealed: &SealedReport) -> Signed<Acknowledgement> {
+    Signed::sign(
         Acknowledgement {
             log_origin: s.log_origin.clone(),
-            program_id: core.program_id,
-            report_id: report,
+            program_id: sealed.header.core.program_id,
+            report_id: sealed.report_id(),
             sealed_report: sealed.hash(),
             received_at: now(),
         },
         &s.log_key,
-    );
+    )
+}
+
+fn store_report(
+    s: &AppState,
+    shopper: &Person,
+    sealed: SealedReport,
+    streams: Vec<Vec<Vec<u8>>>,
+) -> ApiResult<(SubmitOutcome, ReportId)> {
+    check_report(s, shopper, &sealed)?;
+    let report = sealed.report_id();
+    let acknowledgement = acknowledge(s, &sealed);
     let outcome = s.store.submit(Submission {
         sealed,
         streams,
@@ -225,6 +256,20 @@ fn store_report(
         shopper: shopper.id,
     })?;
     Ok((outcome, report))
+}
+
+/// The response to a stored report: 201 when stored now, 200 when it was
+/// stored before.
+pub(super) fn receipt(outcome: SubmitOutcome, report: ReportId) -> HttpResponse {
+    let (status, ack) = match outcome {
+        SubmitOutcome::Stored(ack) => (actix_web::http::StatusCode::CREATED, ack),
+        SubmitOutcome::Duplicate(ack) => (actix_web::http::StatusCode::OK, ack),
+    };
+    METRICS.submission(status == actix_web::http::StatusCode::OK);
+    HttpResponse::build(status).json(Receipt {
+        report: report.to_string(),
+        acknowledgement: B64(ack),
+    })
 }
 
 const RECIPIENTS: &[Role] = &[Role::Manager, Role::Staff];

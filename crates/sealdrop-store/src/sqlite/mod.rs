@@ -13,6 +13,7 @@ mod people;
 mod programs;
 mod reports;
 pub mod schema;
+mod uploads;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -264,12 +265,50 @@ impl Store for SqliteStore {
         self.write(move |c| reports::grant(c, &grant))
     }
 
+    fn begin_upload(&self, upload: NewUpload) -> Result<UploadStart, StoreError> {
+        self.write(move |c| uploads::begin(c, &upload))
+    }
+
+    fn upload_state(
+        &self,
+        report: &ReportId,
+        shopper: &PersonId,
+    ) -> Result<UploadState, StoreError> {
+        self.read(|c| uploads::state(c, report, shopper))
+    }
+
+    fn append_upload(&self, piece: UploadPiece) -> Result<u64, StoreError> {
+        self.write(move |c| uploads::append(c, &piece))
+    }
+
+    fn upload_part(
+        &self,
+        report: &ReportId,
+        shopper: &PersonId,
+        stream: u32,
+        part: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|c| uploads::part(c, report, shopper, stream, part))
+    }
+
+    fn finish_upload(&self, finish: FinishUpload) -> Result<SubmitOutcome, StoreError> {
+        self.write(move |c| uploads::finish(c, &finish))
+    }
+
+    fn discard_upload(&self, report: &ReportId, shopper: &PersonId) -> Result<(), StoreError> {
+        let (report, shopper) = (*report, *shopper);
+        self.write(move |c| uploads::discard(c, &report, &shopper))
+    }
+
     fn delete_report(&self, deletion: NewDeletion) -> Result<(), StoreError> {
         self.write(move |c| reports::delete(c, &deletion))
     }
 
     fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError> {
-        self.write(move |c| reports::purge(c, now))
+        self.write(move |c| {
+            uploads::expire(c, now)?;
+            reports::purge(c, now)
+        })
     }
 
     fn audit_reports(

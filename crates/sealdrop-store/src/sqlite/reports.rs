@@ -3,6 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sealdrop_proto::codec::Encode;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
+use sealdrop_proto::messages::Acknowledgement;
+use sealdrop_proto::report::SealedReport;
+use sealdrop_proto::signed::Signed;
 
 use super::programs;
 use super::{array, decode, to_i64, to_u64};
@@ -11,25 +14,30 @@ use crate::model::*;
 
 const SECONDS_PER_DAY: u64 = 86_400;
 
-pub(super) fn submit(c: &Connection, s: &Submission) -> Result<SubmitOutcome, StoreError> {
-    let header = &s.sealed.header;
+/// The checks every new report passes inside the writing transaction, in
+/// this order: the shopper is still enrolled in the program and enabled; the
+/// ID is not reserved by a tombstone; the same report stored before is a
+/// duplicate (its first acknowledgement), a different one a conflict; the
+/// descriptor version is still the current one.
+pub(super) fn check_new_report(
+    c: &Connection,
+    sealed: &SealedReport,
+    shopper: &PersonId,
+) -> Result<Option<SubmitOutcome>, StoreError> {
+    let header = &sealed.header;
     let id = header.core.report_id;
     let program = header.core.program_id;
-
-    // The shopper may have been disabled since the caller looked.
-    let shopper: Option<(String, Option<i64>, Option<Vec<u8>>)> = c
+    let person: Option<(String, Option<i64>, Option<Vec<u8>>)> = c
         .prepare_cached("SELECT role, disabled_at, program_id FROM people WHERE id = ?1")?
-        .query_row([&s.shopper.as_bytes()[..]], |r| {
+        .query_row([&shopper.as_bytes()[..]], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    match shopper {
+    match person {
         Some((_, Some(_), _)) => return Err(StoreError::Disabled),
         Some((role, None, Some(p))) if role == "shopper" && p == program.as_bytes() => {}
         _ => return Err(StoreError::NotAllowed),
     }
-
-    let record_hash = s.sealed.hash();
     let existing: Option<(Vec<u8>, Vec<u8>, bool)> = c
         .prepare_cached(
             "SELECT record_hash, acknowledgement, purged_at IS NOT NULL OR deleted_at IS NOT NULL
@@ -42,13 +50,12 @@ pub(super) fn submit(c: &Connection, s: &Submission) -> Result<SubmitOutcome, St
     if let Some((hash, ack, tombstoned)) = existing {
         return if tombstoned {
             Err(StoreError::Gone)
-        } else if hash == record_hash {
-            Ok(SubmitOutcome::Duplicate(ack))
+        } else if hash == sealed.hash() {
+            Ok(Some(SubmitOutcome::Duplicate(ack)))
         } else {
             Err(StoreError::ReportIdConflict)
         };
     }
-
     let current: i64 = c
         .prepare_cached("SELECT current_version FROM programs WHERE id = ?1")?
         .query_row([&program.as_bytes()[..]], |r| r.get(0))
@@ -61,43 +68,92 @@ pub(super) fn submit(c: &Connection, s: &Submission) -> Result<SubmitOutcome, St
             current: Box::new(current),
         });
     }
+    Ok(None)
+}
 
-    let ciphertext: usize = s.streams.iter().flatten().map(Vec::len).sum();
-    let record = s.sealed.record().to_bytes();
-    let size = record.len() + ciphertext;
-    let ack = s.acknowledgement.to_bytes();
+pub(super) fn new_blob(c: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        c.prepare_cached("INSERT INTO blobs DEFAULT VALUES RETURNING id")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
+/// Inserts a checked report whose ciphertext is in `blob`.
+pub(super) fn insert_report(
+    c: &Connection,
+    sealed: &SealedReport,
+    shopper: &PersonId,
+    acknowledgement: &Signed<Acknowledgement>,
+    blob: i64,
+    ciphertext_len: u64,
+) -> Result<Vec<u8>, StoreError> {
+    let core = &sealed.header.core;
+    let record = sealed.record().to_bytes();
+    let size = ciphertext_len.saturating_add(record.len() as u64);
+    let ack = acknowledgement.to_bytes();
     let seq: i64 = c
         .prepare_cached(
-            "INSERT INTO reports (id, program_id, shopper_id, received_at, size, record, record_hash, acknowledgement)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
+            "INSERT INTO reports (id, program_id, shopper_id, received_at, size, record, record_hash, acknowledgement, blob)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
         )?
         .query_row(
             params![
-                &id.as_bytes()[..],
-                &program.as_bytes()[..],
-                &s.shopper.as_bytes()[..],
-                to_i64(s.acknowledgement.unverified_body().received_at)?,
-                to_i64(size as u64)?,
+                &core.report_id.as_bytes()[..],
+                &core.program_id.as_bytes()[..],
+                &shopper.as_bytes()[..],
+                to_i64(acknowledgement.unverified_body().received_at)?,
+                to_i64(size)?,
                 record,
-                &record_hash[..],
+                &sealed.hash()[..],
                 &ack,
+                blob,
             ],
             |r| r.get(0),
         )?;
     let mut envelope = c.prepare_cached(
         "INSERT INTO envelopes (recipient, report_seq, envelope) VALUES (?1, ?2, ?3)",
     )?;
-    for e in &s.sealed.envelopes {
+    for e in &sealed.envelopes {
         envelope.execute(params![&e.recipient.as_bytes()[..], seq, e.to_bytes()])?;
     }
-    let mut chunk = c.prepare_cached(
-        "INSERT INTO chunks (report_seq, stream, part, data) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    Ok(ack)
+}
+
+pub(super) fn insert_part(
+    c: &Connection,
+    blob: i64,
+    stream: u32,
+    part: i64,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO chunks (blob, stream, part, size, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![blob, stream, part, data.len() as i64, data])?;
+    Ok(())
+}
+
+pub(super) fn submit(c: &Connection, s: &Submission) -> Result<SubmitOutcome, StoreError> {
+    if let Some(duplicate) = check_new_report(c, &s.sealed, &s.shopper)? {
+        return Ok(duplicate);
+    }
+    let blob = new_blob(c)?;
+    let mut ciphertext = 0u64;
     for (stream, parts) in s.streams.iter().enumerate() {
+        let stream = u32::try_from(stream).map_err(|_| StoreError::Invalid("too many streams"))?;
         for (part, data) in parts.iter().enumerate() {
-            chunk.execute(params![seq, stream as i64, part as i64, data])?;
+            insert_part(c, blob, stream, part as i64, data)?;
+            ciphertext += data.len() as u64;
         }
     }
+    let ack = insert_report(
+        c,
+        &s.sealed,
+        &s.shopper,
+        &s.acknowledgement,
+        blob,
+        ciphertext,
+    )?;
     Ok(SubmitOutcome::Stored(ack))
 }
 
@@ -211,7 +267,8 @@ pub(super) fn stream_part(
 ) -> Result<Option<Vec<u8>>, StoreError> {
     let seq = live_seq(c, report)?;
     Ok(c.prepare_cached(
-        "SELECT data FROM chunks WHERE report_seq = ?1 AND stream = ?2 AND part = ?3",
+        "SELECT c.data FROM chunks c JOIN reports r ON r.blob = c.blob
+         WHERE r.seq = ?1 AND c.stream = ?2 AND c.part = ?3",
     )?
     .query_row(params![seq, stream, part], |r| r.get(0))
     .optional()?)
@@ -332,7 +389,7 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
 }
 
 fn erase(c: &Connection, seq: i64) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM chunks WHERE report_seq = ?1")?
+    c.prepare_cached("DELETE FROM chunks WHERE blob = (SELECT blob FROM reports WHERE seq = ?1)")?
         .execute([seq])?;
     c.prepare_cached("DELETE FROM envelopes WHERE report_seq = ?1")?
         .execute([seq])?;

@@ -85,6 +85,7 @@ CREATE TABLE reports (
     record          BLOB NOT NULL,
     record_hash     BLOB NOT NULL,
     acknowledgement BLOB NOT NULL,
+    blob            INTEGER NOT NULL REFERENCES blobs(id),
     purged_at       INTEGER,
     purge_version   INTEGER,
     purge_days      INTEGER,
@@ -103,13 +104,31 @@ CREATE TABLE envelopes (
 ) WITHOUT ROWID;
 CREATE INDEX envelopes_by_report ON envelopes(report_seq);
 
+-- Ciphertext lives in parts under a blob ID. An upload fills a blob part
+-- by part; finishing it hands the same blob to the report, so a large
+-- attachment is never copied.
+CREATE TABLE blobs (
+    id          INTEGER PRIMARY KEY
+);
+
 CREATE TABLE chunks (
-    report_seq  INTEGER NOT NULL REFERENCES reports(seq),
+    blob        INTEGER NOT NULL REFERENCES blobs(id),
     stream      INTEGER NOT NULL,
     part        INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
     data        BLOB NOT NULL,
-    UNIQUE (report_seq, stream, part)
+    UNIQUE (blob, stream, part)
 );
+
+-- Resumable uploads in progress: the sealed report (checked when the
+-- upload began) and the blob being filled.
+CREATE TABLE uploads (
+    report_id   BLOB PRIMARY KEY,
+    shopper_id  BLOB NOT NULL,
+    sealed      BLOB NOT NULL,
+    blob        INTEGER NOT NULL REFERENCES blobs(id),
+    started_at  INTEGER NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE grants (
     seq         INTEGER PRIMARY KEY,
