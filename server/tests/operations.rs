@@ -276,3 +276,145 @@ fn backup_while_serving_then_restore_and_purge_by_retention() {
         .verify()
         .unwrap();
 }
+
+#[test]
+fn tls_with_a_self_signed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (cert, key, ca) = (p("cert.pem"), p("key.pem"), p("ca.pem"));
+    let (ca_key, csr, ext) = (p("ca.key"), p("leaf.csr"), p("leaf.ext"));
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-days",
+                "2",
+                "-subj",
+                "/CN=sealdrop test CA",
+                "-keyout",
+                &ca_key,
+                "-out",
+                &ca,
+            ],
+        ]
+        .concat(),
+        [
+            &["req"][..],
+            &ec,
+            &["-subj", "/CN=localhost", "-keyout", &key, "-out", &csr],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl (installed by .ci/run) makes the test certificates");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let s = TestServer::start_on(
+        &dir.path().join("d"),
+        &["--tls-cert", &cert, "--tls-key", &key],
+    );
+    assert!(s.url.starts_with("https://127.0.0.1:"));
+    let pem = std::fs::read(&ca).unwrap();
+    let mut manager = sealdrop_client::Client::with_root_certificate(&s.url, &pem).unwrap();
+    let me = sealdrop_proto::SecretIdentity::generate(&mut rng());
+    manager
+        .enrol(s.first_token.as_deref().unwrap(), &me)
+        .unwrap();
+    manager.sign_in(&me).unwrap();
+    assert_eq!(manager.me().unwrap().role, sealdrop_api::Role::Manager);
+    // A client that does not trust the certificate gets nowhere, and plain
+    // HTTP to the TLS port is not served.
+    assert!(matches!(
+        s.client().server_info(),
+        Err(sealdrop_client::ClientError::Transport(_))
+    ));
+    let plain = sealdrop_client::Client::new(&s.url.replace("https://", "http://")).unwrap();
+    assert!(plain.server_info().is_err());
+}
+
+#[test]
+fn logs_carry_no_tokens_or_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("d"))
+        .env("SEALDROP_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut token = String::new();
+    let url = loop {
+        let line = lines.next().unwrap().unwrap();
+        if line.trim_start().starts_with("sde_") {
+            token = line.trim().to_owned();
+        }
+        if let Some(u) = line.strip_prefix("sealdrop-server listening on ") {
+            break u.to_owned();
+        }
+    };
+    let me = sealdrop_proto::SecretIdentity::generate(&mut rng());
+    let mut c = sealdrop_client::Client::new(&url).unwrap();
+    c.enrol(&token, &me).unwrap();
+    let session = c.sign_in(&me).unwrap();
+    c.issue_staff_token().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("person enrolled"),
+        "the log is written: {text}"
+    );
+    assert!(
+        !text.contains(&token),
+        "the enrolment token reached the log"
+    );
+    assert!(
+        !text.contains(&session.token),
+        "a session token reached the log"
+    );
+    assert!(!text.contains(&session.token[4..20]));
+}

@@ -166,6 +166,23 @@ fn enrol_submit_release_decrypt_audit_revoke_delete() {
         tomb.tombstone,
         Some(sealdrop_api::Tombstone::Deletion { .. })
     ));
+
+    // The counters saw it all: two stored, one duplicate, one stale list,
+    // one gone, one release.
+    let (_, metrics) = d.auditor.client.raw("GET", "/metrics", None).unwrap();
+    let metrics = String::from_utf8(metrics).unwrap();
+    for line in [
+        "sealdrop_submissions_total 2",
+        "sealdrop_duplicate_submissions_total 1",
+        "sealdrop_releases_total 1",
+        "sealdrop_refusals_total{code=\"stale-list\"} 1",
+        "sealdrop_refusals_total{code=\"gone\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing from\n{metrics}"
+        );
+    }
 }
 
 /// The manager re-wraps existing reports for a new reviewer: the server

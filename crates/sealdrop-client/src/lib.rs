@@ -78,20 +78,36 @@ impl Client {
     /// A client for the server at `base_url` (`http://host:port` or
     /// `https://…`). The URL is also the origin challenge responses name.
     pub fn new(base_url: &str) -> Result<Self> {
+        Self::build(base_url, None)
+    }
+
+    /// A client that trusts only `root_pem` (a PEM certificate) for TLS: for
+    /// a server with a self-signed certificate.
+    pub fn with_root_certificate(base_url: &str, root_pem: &[u8]) -> Result<Self> {
+        let cert = ureq::tls::Certificate::from_pem(root_pem)
+            .map_err(|_| ClientError::Usage("the root certificate is not PEM"))?;
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+            .build();
+        Self::build(base_url, Some(tls))
+    }
+
+    fn build(base_url: &str, tls: Option<ureq::tls::TlsConfig>) -> Result<Self> {
         let base = base_url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Usage(
                 "the server URL must start with http:// or https://",
             ));
         }
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(120)))
-            .build()
-            .new_agent();
+            .timeout_recv_response(Some(Duration::from_secs(120)));
+        if let Some(tls) = tls {
+            config = config.tls_config(tls);
+        }
         Ok(Self {
-            agent,
+            agent: config.build().new_agent(),
             base,
             token: None,
         })
