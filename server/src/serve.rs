@@ -192,6 +192,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             max_report_bytes: settings.max_report_bytes,
             max_upload_bytes: settings.max_upload_bytes,
             session_ttl: settings.session_ttl,
+            descriptors: std::sync::Mutex::default(),
         };
         // Bind first to learn the port, then fix the origins before serving.
         let cell: Arc<std::sync::OnceLock<web::Data<AppState>>> =

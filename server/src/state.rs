@@ -1,10 +1,13 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actix_web::web;
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::ProgramId;
 use sealdrop_proto::keys::SigningSecret;
 use sealdrop_store::Store;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// What every handler shares.
 pub struct AppState {
@@ -18,6 +21,51 @@ pub struct AppState {
     pub max_report_bytes: u64,
     pub max_upload_bytes: u64,
     pub session_ttl: u64,
+    /// The current descriptor of each program, as last read or written.
+    /// Advisory: the store re-checks the version inside every write, so a
+    /// stale entry can only lead to a `stale-list` answer, never to a
+    /// report stored against the wrong list.
+    pub descriptors: Mutex<HashMap<ProgramId, Arc<SignedDescriptor>>>,
+}
+
+impl AppState {
+    /// The program's current descriptor, at least version `at_least`
+    /// (reading the store when the cached one is older or missing).
+    pub fn current_descriptor(
+        &self,
+        program: &ProgramId,
+        at_least: u64,
+    ) -> ApiResult<Arc<SignedDescriptor>> {
+        let cached = self
+            .descriptors
+            .lock()
+            .ok()
+            .and_then(|m| m.get(program).cloned());
+        if let Some(d) = cached.filter(|d| d.unverified_body().version >= at_least) {
+            return Ok(d);
+        }
+        let fresh = Arc::new(
+            self.store
+                .program(program)?
+                .ok_or_else(|| ApiError::not_found("program"))?
+                .current,
+        );
+        self.remember(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Records a descriptor this process just stored as current.
+    pub fn remember(&self, descriptor: Arc<SignedDescriptor>) {
+        if let Ok(mut map) = self.descriptors.lock() {
+            let id = descriptor.unverified_body().program_id;
+            let newer = map
+                .get(&id)
+                .is_none_or(|d| d.unverified_body().version < descriptor.unverified_body().version);
+            if newer {
+                map.insert(id, descriptor);
+            }
+        }
+    }
 }
 
 /// Runs `f` on the blocking pool: database work and signature checks never

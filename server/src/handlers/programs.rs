@@ -200,6 +200,7 @@ pub async fn update(
         }
         let (next, revoked) = check_successor(&program, next)?;
         s.store.advance_descriptor(&next, &revoked, now())?;
+        s.remember(std::sync::Arc::new(next.clone()));
         if !revoked.is_empty() {
             tracing::info!(count = revoked.len(), "recipients revoked");
         }
@@ -271,12 +272,16 @@ pub async fn grant(
             ));
         }
         let version = target.unverified_body().version;
+        let stored = descriptor.clone();
         let missing = s.store.grant(NewGrant {
             descriptor,
             grant: signed_grant,
             envelopes,
             now: now(),
         })?;
+        if let Some(d) = stored {
+            s.remember(std::sync::Arc::new(d));
+        }
         Ok(GrantAccepted {
             version,
             missing: missing.iter().map(ToString::to_string).collect(),

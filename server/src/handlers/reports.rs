@@ -199,12 +199,9 @@ pub(super) fn check_report(s: &AppState, shopper: &Person, sealed: &SealedReport
             "The shopper's signature on the report does not verify.",
         )
     })?;
-    let program = s
-        .store
-        .program(&core.program_id)?
-        .ok_or_else(|| ApiError::not_found("program"))?;
-    let current = program.current.unverified_body();
     let sealed_for = sealed.header.descriptor_version;
+    let current = s.current_descriptor(&core.program_id, sealed_for)?;
+    let current = current.unverified_body();
     if sealed_for > current.version {
         return Err(ApiError::new(
             ErrorCode::Invalid,

@@ -32,7 +32,9 @@ use writer::Writer;
 /// SQLite or memory.
 pub const PART_LEN: usize = 1024 * 1024;
 
-const READERS: usize = 4;
+/// Reader connections kept open: enough for every blocking thread that
+/// reads at once under load, so connections are opened once, not per read.
+const READERS: usize = 64;
 
 pub struct SqliteStore {
     path: PathBuf,

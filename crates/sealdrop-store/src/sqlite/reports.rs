@@ -110,6 +110,8 @@ pub(super) fn insert_report(
             ],
             |r| r.get(0),
         )?;
+    c.prepare_cached("UPDATE programs SET report_count = report_count + 1 WHERE id = ?1")?
+        .execute([&core.program_id.as_bytes()[..]])?;
     let mut envelope = c.prepare_cached(
         "INSERT INTO envelopes (recipient, report_seq, envelope) VALUES (?1, ?2, ?3)",
     )?;

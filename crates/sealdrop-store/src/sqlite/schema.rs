@@ -61,7 +61,9 @@ CREATE TABLE programs (
     id              BLOB PRIMARY KEY,
     org_id          INTEGER NOT NULL REFERENCES organisations(id),
     current_version INTEGER NOT NULL,
-    created_at      INTEGER NOT NULL
+    created_at      INTEGER NOT NULL,
+    -- Kept by each insert, so listing programs never counts reports.
+    report_count    INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 CREATE TABLE descriptors (

@@ -1,0 +1,494 @@
+//! `sealdrop-loadgen`: how many verified, durably committed submissions per
+//! second a sealdrop-server takes, with the baselines that bound it measured
+//! in the same run on the same machine:
+//!
+//! 1. `verify_strict` of the same reports on 2 threads (the CPU bound);
+//! 2. the store's durable group-commit insert rate, no HTTP (the disk bound);
+//! 3. the server over HTTP, C connections, N pre-sealed 2 KiB reports to 3
+//!    recipients: submissions/s, p50, p99.
+//!
+//! With `--prefill M` the server's store first gets M reports, so the same
+//! load can be compared between an empty and a full store.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use clap::Parser;
+use rand_core::UnwrapErr;
+use sealdrop_client::Client;
+use sealdrop_proto::codec::Encode as _;
+use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor};
+use sealdrop_proto::invite::{InviteBundle, ServerPins};
+use sealdrop_proto::keys::SigningSecret;
+use sealdrop_proto::messages::Acknowledgement;
+use sealdrop_proto::report::{ReportContent, ReportSealer, SealedReport};
+use sealdrop_proto::signed::Signed;
+use sealdrop_proto::{ProgramId, SecretIdentity};
+use sealdrop_store::{Store, Submission};
+
+#[derive(Debug, Parser)]
+#[command(
+    about = "Load generator for sealdrop-server, with same-run baselines.",
+    after_help = "Example:\n  cargo build --release -p sealdrop-server -p sealdrop-loadgen\n  target/release/sealdrop-loadgen --reports 20000 --connections 32\n  target/release/sealdrop-loadgen --reports 20000 --prefill 1000000"
+)]
+struct Args {
+    /// Reports to submit over HTTP.
+    #[arg(long, default_value_t = 20_000)]
+    reports: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Reports stored before the HTTP run (compare a full store with an empty one).
+    #[arg(long, default_value_t = 0)]
+    prefill: usize,
+    /// The sealdrop-server binary (default: next to this one).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Size of each report's answers, in bytes.
+    #[arg(long, default_value_t = 2048)]
+    answers_bytes: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn rng() -> UnwrapErr<getrandom::SysRng> {
+    UnwrapErr(getrandom::SysRng)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A program with 3 recipients and a shopper pseudonym.
+struct Fixture {
+    manager: SecretIdentity,
+    shopper: SecretIdentity,
+    descriptor: SignedDescriptor,
+}
+
+impl Fixture {
+    fn new() -> Result<Self> {
+        let manager = SecretIdentity::generate(&mut rng());
+        let mut first = ProgramDescriptor::first(
+            ProgramId::random(&mut rng()),
+            "Load test",
+            manager.public(),
+            [0; 32],
+            365,
+            now(),
+        )?;
+        for _ in 0..2 {
+            first.add_recipient(SecretIdentity::generate(&mut rng()).public());
+        }
+        Ok(Self {
+            descriptor: first.sign(&manager)?,
+            manager,
+            shopper: SecretIdentity::generate(&mut rng()),
+        })
+    }
+
+    fn seal(&self, answers: &[u8]) -> Result<(SealedReport, Vec<u8>)> {
+        let mut sealer = ReportSealer::new(
+            &self.shopper,
+            self.descriptor.unverified_body(),
+            now() * 1000,
+            &mut rng(),
+        )?;
+        let mut ct = Vec::new();
+        sealer.seal_content(
+            &ReportContent {
+                answers: answers.to_vec(),
+                attachments: Vec::new(),
+            },
+            &mut ct,
+        )?;
+        Ok((sealer.finish(&mut rng())?.0, ct))
+    }
+}
+
+fn seal_many(f: &Fixture, n: usize, answers: &[u8]) -> Result<Vec<(SealedReport, Vec<u8>)>> {
+    let threads = 2;
+    let per = n.div_ceil(threads);
+    let out = Mutex::new(Vec::with_capacity(n));
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let count = per.min(n.saturating_sub(t * per));
+                let out = &out;
+                s.spawn(move || -> Result<()> {
+                    let mut mine = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        mine.push(f.seal(answers)?);
+                    }
+                    out.lock()
+                        .map_err(|_| anyhow::anyhow!("poisoned"))?
+                        .extend(mine);
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a sealing thread failed"))??;
+        }
+        Ok(())
+    })?;
+    out.into_inner().map_err(|_| anyhow::anyhow!("poisoned"))
+}
+
+/// `verify_strict` of every report on 2 threads: reports per second.
+fn verify_rate(reports: &[(SealedReport, Vec<u8>)]) -> Result<f64> {
+    let start = Instant::now();
+    std::thread::scope(|s| -> Result<()> {
+        let halves = reports.split_at(reports.len() / 2);
+        let handles = [halves.0, halves.1]
+            .map(|half| s.spawn(move || half.iter().all(|(r, _)| r.verify().is_ok())));
+        for h in handles {
+            if !h
+                .join()
+                .map_err(|_| anyhow::anyhow!("a verifying thread failed"))?
+            {
+                bail!("a report did not verify");
+            }
+        }
+        Ok(())
+    })?;
+    Ok(reports.len() as f64 / start.elapsed().as_secs_f64())
+}
+
+fn submission(f: &Fixture, log: &SigningSecret, r: &SealedReport, ct: &[u8]) -> Submission {
+    Submission {
+        sealed: r.clone(),
+        streams: vec![vec![ct.to_vec()]],
+        acknowledgement: Signed::sign(
+            Acknowledgement {
+                log_origin: "loadgen".into(),
+                program_id: r.header.core.program_id,
+                report_id: r.report_id(),
+                sealed_report: r.hash(),
+                received_at: now(),
+            },
+            log,
+        ),
+        shopper: f.shopper.id(),
+    }
+}
+
+/// Stores `reports` through the store alone from `threads` writers:
+/// durable commits per second.
+fn store_rate(
+    store: &Arc<dyn Store>,
+    f: &Fixture,
+    reports: &[(SealedReport, Vec<u8>)],
+    threads: usize,
+) -> Result<f64> {
+    let log = SigningSecret::generate(&mut rng());
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((r, ct)) = reports.get(i) else {
+                            return Ok(());
+                        };
+                        store.submit(submission(f, &log, r, ct))?;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("a writer failed"))??;
+        }
+        Ok(())
+    })?;
+    Ok(reports.len() as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Enrols the fixture's people in a fresh store, as the server would.
+fn enrol_directly(store: &dyn Store, f: &Fixture, log: &SigningSecret) -> Result<()> {
+    let org = store.create_organisation("loadgen", now())?;
+    let token = [42u8; 32];
+    store.issue_enrolment_token(sealdrop_store::EnrolmentToken {
+        hash: token,
+        org: org.id,
+        role: sealdrop_api::Role::Manager,
+        expires_at: now() + 60,
+    })?;
+    store.enrol(sealdrop_store::NewPerson {
+        token_hash: token,
+        identity: f.manager.public(),
+        now: now(),
+    })?;
+    store.create_program(org.id, &f.descriptor, now())?;
+    let bundle = InviteBundle::create(
+        &f.descriptor,
+        &f.manager,
+        &ServerPins {
+            server_url: "http://127.0.0.1:1".into(),
+            tls_cert_sha256: None,
+            log_key: log.verifying_key().to_bytes(),
+            log_origin: "loadgen".into(),
+        },
+        now(),
+        now() + 60,
+        &mut rng(),
+    )?;
+    store.register_invite(sealdrop_store::NewInvite {
+        invite: bundle.invite.clone(),
+        now: now(),
+    })?;
+    store.enrol_shopper(sealdrop_store::NewShopper {
+        token_hash: bundle.token.hash(),
+        enrolment: sealdrop_proto::invite::Enrolment::sign(&bundle.invite, &f.shopper, now()),
+        invite: bundle.invite,
+        now: now(),
+    })?;
+    Ok(())
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(bin: &Path, data: &Path) -> Result<Server> {
+    let mut child = Command::new(bin)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("SEALDROP_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut token = String::new();
+    let url = loop {
+        let line = lines.next().context("the server exited")??;
+        if line.trim_start().starts_with("sde_") {
+            line.trim().clone_into(&mut token);
+        }
+        if let Some(url) = line.strip_prefix("sealdrop-server listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(Server { child, url, token })
+}
+
+struct HttpRun {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn http_run(
+    server: &Server,
+    f: &Fixture,
+    reports: &[(SealedReport, Vec<u8>)],
+    connections: usize,
+    token: &str,
+) -> Result<HttpRun> {
+    let next = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::with_capacity(reports.len()));
+    let start = Instant::now();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = (0..connections)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    let mut client = Client::new(&server.url)?;
+                    client.set_token(Some(token.to_owned()));
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((r, ct)) = reports.get(i) else { break };
+                        let body = sealdrop_api::upload::body(&r.to_bytes(), &[ct]);
+                        let t = Instant::now();
+                        let done = client.submit_raw(&body)?;
+                        mine.push(t.elapsed());
+                        if done.duplicate {
+                            bail!("a fresh report was answered as a duplicate");
+                        }
+                    }
+                    latencies
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("poisoned"))?
+                        .extend(mine);
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a connection failed"))??;
+        }
+        Ok(())
+    })?;
+    let elapsed = start.elapsed();
+    let _ = f;
+    let mut l = latencies
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?;
+    l.sort();
+    let pct = |p: f64| {
+        l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(HttpRun {
+        rate: reports.len() as f64 / elapsed.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+    })
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let bin = match &args.server {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("no parent directory")?
+            .join("sealdrop-server"),
+    };
+    let f = Fixture::new()?;
+    let answers = vec![b'a'; args.answers_bytes];
+    eprintln!("sealing {} reports…", args.reports);
+    let reports = seal_many(&f, args.reports, &answers)?;
+
+    let verify = verify_rate(&reports)?;
+
+    // The store alone, on this disk, with the same writers.
+    let scratch = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(sealdrop_store::SqliteStore::open(
+        &scratch.path().join("s.db"),
+    )?);
+    let log = SigningSecret::generate(&mut rng());
+    enrol_directly(&*store, &f, &log)?;
+    let store_only = store_rate(&store, &f, &reports, args.connections)?;
+    drop(store);
+
+    // The server, over HTTP.
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let init = Command::new(&bin)
+        .args(["init", "--data"])
+        .arg(&data)
+        .output()?;
+    if !init.status.success() {
+        bail!("init failed: {}", String::from_utf8_lossy(&init.stderr));
+    }
+    if args.prefill > 0 {
+        eprintln!("prefilling {} reports…", args.prefill);
+        let store: Arc<dyn Store> = Arc::new(sealdrop_store::SqliteStore::open(
+            &data.join("sealdrop.db"),
+        )?);
+        let log = SigningSecret::generate(&mut rng());
+        enrol_directly(&*store, &f, &log)?;
+        let batch = 20_000;
+        let mut left = args.prefill;
+        while left > 0 {
+            let n = left.min(batch);
+            let fill = seal_many(&f, n, &answers)?;
+            store_rate(&store, &f, &fill, 64)?;
+            left -= n;
+        }
+    }
+    let invite = Command::new(&bin)
+        .args(["invite", "--role", "manager", "--json", "--data"])
+        .arg(&data)
+        .output()?;
+    let invite: serde_json::Value = serde_json::from_slice(&invite.stdout)
+        .with_context(|| String::from_utf8_lossy(&invite.stderr).into_owned())?;
+    let mut server = start_server(&bin, &data)?;
+    invite["token"]
+        .as_str()
+        .context("invite printed no token")?
+        .clone_into(&mut server.token);
+    let token = if args.prefill > 0 {
+        // The shopper is enrolled already; sign in.
+        let mut c = Client::new(&server.url)?;
+        c.sign_in(&f.shopper)?.token
+    } else {
+        let mut manager = Client::new(&server.url)?;
+        manager.enrol(&server.token, &f.manager)?;
+        manager.sign_in(&f.manager)?;
+        manager.create_program(&f.descriptor)?;
+        let info = manager.server_info()?;
+        let bundle = InviteBundle::create(
+            &f.descriptor,
+            &f.manager,
+            &ServerPins {
+                server_url: server.url.clone(),
+                tls_cert_sha256: None,
+                log_key: info.log_key.0.as_slice().try_into()?,
+                log_origin: info.log_origin,
+            },
+            now(),
+            now() + 600,
+            &mut rng(),
+        )?;
+        manager.register_invite(&bundle.invite)?;
+        let mut shopper = Client::new(&server.url)?;
+        shopper.enrol_shopper(&bundle, &f.shopper)?;
+        shopper.sign_in(&f.shopper)?.token
+    };
+    eprintln!("submitting over {} connections…", args.connections);
+    let http = http_run(&server, &f, &reports, args.connections, &token)?;
+
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "reports": args.reports,
+                "connections": args.connections,
+                "prefill": args.prefill,
+                "http_submissions_per_s": http.rate,
+                "http_p50_ms": http.p50.as_secs_f64() * 1e3,
+                "http_p99_ms": http.p99.as_secs_f64() * 1e3,
+                "verify_strict_per_s_2_threads": verify,
+                "store_group_commit_per_s": store_only,
+            })
+        );
+    } else {
+        println!(
+            "reports {} ({} B answers, 3 recipients), {} connections, {} stored before",
+            args.reports, args.answers_bytes, args.connections, args.prefill
+        );
+        println!("verify_strict, 2 threads       {verify:>10.0} /s");
+        println!("store group commit, no HTTP    {store_only:>10.0} /s");
+        println!(
+            "server over HTTP               {:>10.0} /s   p50 {:.2} ms   p99 {:.2} ms",
+            http.rate,
+            http.p50.as_secs_f64() * 1e3,
+            http.p99.as_secs_f64() * 1e3
+        );
+        println!(
+            "HTTP / verify bound            {:>10.2}",
+            http.rate / verify
+        );
+        println!(
+            "HTTP / store bound             {:>10.2}",
+            http.rate / store_only
+        );
+    }
+    Ok(())
+}
