@@ -259,14 +259,25 @@ impl Decode for PublicIdentity {
 /// Parses an Ed25519 public key, refusing non-canonical encodings and
 /// small-order points, so that every accepted key has one encoding.
 pub fn parse_verifying_key(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
-    let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidSigningKey)?;
-    if key.to_edwards().compress().to_bytes() != *bytes {
+    // An encoding is non-canonical when y >= p, or when x = 0 and the sign
+    // bit is set. The second only happens for y = 1 or y = p - 1, the points
+    // of order 1 and 2, which the weak-key check below refuses; so comparing
+    // y with p is the whole canonicity check, without re-encoding the point
+    // (a field inversion).
+    if !y_below_p(bytes) {
         return Err(KeyError::NonCanonicalSigningKey);
     }
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidSigningKey)?;
     if key.is_weak() {
         return Err(KeyError::WeakSigningKey);
     }
     Ok(key)
+}
+
+/// True when the low 255 bits, little-endian, are below p = 2^255 - 19.
+fn y_below_p(bytes: &[u8; 32]) -> bool {
+    let top = bytes[31] & 0x7f;
+    !(top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
 }
 
 /// Refuses X25519 public keys of small order: a Diffie-Hellman with any
@@ -439,8 +450,47 @@ mod tests {
 }
 
 #[cfg(test)]
-mod small_order_tests {
+mod cheap_key_checks {
     use super::*;
+
+    /// The cheap canonicity check accepts exactly what the old definition
+    /// (decompress, re-encode, compare; not weak) accepts.
+    #[test]
+    fn ed25519_check_matches_re_encoding() {
+        let old = |b: &[u8; 32]| {
+            VerifyingKey::from_bytes(b)
+                .is_ok_and(|k| k.to_edwards().compress().to_bytes() == *b && !k.is_weak())
+        };
+        let mut rng = crate::test_rng::TestRng::new(b"canonical");
+        let mut cases: Vec<[u8; 32]> = (0..2000)
+            .map(|_| {
+                let mut b = [0u8; 32];
+                rand_core::Rng::fill_bytes(&mut rng, &mut b);
+                b
+            })
+            .collect();
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        let mut minus_one = [0xffu8; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        for mut edge in [one, minus_one] {
+            cases.push(edge);
+            edge[31] |= 0x80;
+            cases.push(edge);
+        }
+        for k in 0u8..19 {
+            let mut y = [0xffu8; 32];
+            y[0] = 0xed + k;
+            y[31] = 0x7f;
+            cases.push(y);
+            y[31] = 0xff;
+            cases.push(y);
+        }
+        for b in cases {
+            assert_eq!(parse_verifying_key(&b).is_ok(), old(&b), "{b:02x?}");
+        }
+    }
 
     #[test]
     fn every_listed_point_has_small_order_and_is_refused() {
