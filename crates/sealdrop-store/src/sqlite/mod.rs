@@ -56,6 +56,9 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // Each write in a group runs in a savepoint, whose undo journal would
+    // otherwise be a temporary file written on every change.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 
