@@ -106,13 +106,16 @@ pub struct Person {
     pub organisation: Organisation,
     pub enrolled_at: u64,
     pub disabled: bool,
-    /// Shoppers: the program, the invite and the signed enrolment.
+    /// Shoppers: their program.
+    pub program: Option<ProgramId>,
+    /// Shoppers: the invite and the signed enrolment. Read only for
+    /// auditors ([`crate::Store::audit_people`]): decoding them costs
+    /// several curve-point decompressions, too much for every request.
     pub shopper: Option<ShopperRecord>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ShopperRecord {
-    pub program: ProgramId,
     pub invite: SignedInvite,
     pub enrolment: SignedEnrolment,
 }

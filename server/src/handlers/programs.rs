@@ -23,9 +23,7 @@ pub fn visible_program(s: &AppState, who: &Person, id: &ProgramId) -> ApiResult<
         .store
         .program(id)?
         .filter(|p| p.org == who.organisation.id)
-        .filter(|p| {
-            who.role != Role::Shopper || who.shopper.as_ref().is_some_and(|r| r.program == p.id)
-        })
+        .filter(|p| who.role != Role::Shopper || who.program == Some(p.id))
         .ok_or_else(|| ApiError::not_found("program"))?;
     Ok(program)
 }
@@ -100,7 +98,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
         Ok(programs
             .into_iter()
             .filter(|p| match who.role {
-                Role::Shopper => who.shopper.as_ref().is_some_and(|r| r.program == p.id),
+                Role::Shopper => who.program == Some(p.id),
                 Role::Staff => p.current.unverified_body().is_recipient(&who.id),
                 _ => true,
             })

@@ -187,7 +187,7 @@ pub(super) fn check_report(s: &AppState, shopper: &Person, sealed: &SealedReport
             "Submit only reports sealed under your own pseudonym.",
         ));
     }
-    if shopper.shopper.as_ref().map(|r| r.program) != Some(core.program_id) {
+    if shopper.program != Some(core.program_id) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "Your pseudonym is not enrolled in this report's program.",

@@ -40,7 +40,7 @@ pub(super) fn people(
     let mut rows = stmt.query(params![to_i64(page.after)?, page.limit, org])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(person_from_row(r)?);
+        out.push(person_from_row(r, true)?);
     }
     Ok(out)
 }

@@ -141,21 +141,26 @@ pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, St
 pub(super) const PERSON_COLUMNS: &str = "p.seq, p.id, p.identity, p.role, p.org_id, o.name,
     p.enrolled_at, p.disabled_at, p.program_id, p.invite, p.enrolment";
 
-pub(super) fn person_from_row(r: &Row<'_>) -> Result<(u64, Person), StoreError> {
+/// A person from a row of [`PERSON_COLUMNS`]; their invite and enrolment
+/// only when `records` is set.
+pub(super) fn person_from_row(r: &Row<'_>, records: bool) -> Result<(u64, Person), StoreError> {
     let role: String = r.get(3)?;
     let role = role
         .parse::<Role>()
         .map_err(|_| StoreError::Backend("a stored role is unknown".into()))?;
     let program: Option<Vec<u8>> = r.get(8)?;
-    let invite: Option<Vec<u8>> = r.get(9)?;
-    let enrolment: Option<Vec<u8>> = r.get(10)?;
-    let shopper = match (program, invite, enrolment) {
-        (Some(p), Some(i), Some(e)) => Some(ShopperRecord {
-            program: ProgramId::from_bytes(array(p)?),
-            invite: decode(&i)?,
-            enrolment: decode(&e)?,
-        }),
-        _ => None,
+    let shopper = if records {
+        let invite: Option<Vec<u8>> = r.get(9)?;
+        let enrolment: Option<Vec<u8>> = r.get(10)?;
+        match (invite, enrolment) {
+            (Some(i), Some(e)) => Some(ShopperRecord {
+                invite: decode(&i)?,
+                enrolment: decode(&e)?,
+            }),
+            _ => None,
+        }
+    } else {
+        None
     };
     let identity: Vec<u8> = r.get(2)?;
     Ok((
@@ -170,6 +175,9 @@ pub(super) fn person_from_row(r: &Row<'_>) -> Result<(u64, Person), StoreError> 
             },
             enrolled_at: to_u64(r.get(6)?),
             disabled: r.get::<_, Option<i64>>(7)?.is_some(),
+            program: program
+                .map(|p| array(p).map(ProgramId::from_bytes))
+                .transpose()?,
             shopper,
         },
     ))
@@ -183,7 +191,7 @@ pub(super) fn person(c: &Connection, id: &PersonId) -> Result<Option<Person>, St
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query([&id.as_bytes()[..]])?;
     match rows.next()? {
-        Some(r) => Ok(Some(person_from_row(r)?.1)),
+        Some(r) => Ok(Some(person_from_row(r, false)?.1)),
         None => Ok(None),
     }
 }
