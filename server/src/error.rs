@@ -119,6 +119,10 @@ impl From<StoreError> for ApiError {
                 "This report was purged or deleted; its ID stays reserved.",
             ),
             StoreError::UnknownReport => Self::not_found("report"),
+            StoreError::InviterNotManager => Self::new(
+                C::BadInviteChain,
+                "The manager who signed this invite no longer manages the program; ask a current manager for a new invite.",
+            ),
             StoreError::UnknownUpload => Self::not_found("upload"),
             StoreError::UploadOffset { expected } => Self::new(
                 C::UploadOffset,

@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Restore { from } => restore(&data, &from),
         Command::Purge { at, json } => {
             let store = data.open_store()?;
-            let purged = store.purge(at.unwrap_or(0).max(now()))?;
+            let purged = store.purge(at.unwrap_or(0).max(now()), now())?;
             if json {
                 let ids: Vec<String> = purged.iter().map(ToString::to_string).collect();
                 println!("{}", serde_json::json!({ "purged": ids }));

@@ -292,7 +292,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             loop {
                 tick.tick().await;
                 let s = purge_state.clone();
-                match web::block(move || s.store.purge(now())).await {
+                match web::block(move || s.store.purge(now(), now())).await {
                     Ok(Ok(purged)) if !purged.is_empty() => {
                         tracing::info!(count = purged.len(), "purged reports past retention");
                     }

@@ -70,6 +70,7 @@ fn now() -> u64 {
 /// A program with 3 recipients and a shopper pseudonym.
 struct Fixture {
     manager: SecretIdentity,
+    staff: Vec<SecretIdentity>,
     shopper: SecretIdentity,
     descriptor: SignedDescriptor,
 }
@@ -85,12 +86,16 @@ impl Fixture {
             365,
             now(),
         )?;
-        for _ in 0..2 {
-            first.add_recipient(SecretIdentity::generate(&mut rng()).public());
+        let staff: Vec<SecretIdentity> = (0..2)
+            .map(|_| SecretIdentity::generate(&mut rng()))
+            .collect();
+        for s in &staff {
+            first.add_recipient(s.public());
         }
         Ok(Self {
             descriptor: first.sign(&manager)?,
             manager,
+            staff,
             shopper: SecretIdentity::generate(&mut rng()),
         })
     }
@@ -230,6 +235,20 @@ fn enrol_directly(store: &dyn Store, f: &Fixture, log: &SigningSecret) -> Result
         identity: f.manager.public(),
         now: now(),
     })?;
+    for (i, s) in f.staff.iter().enumerate() {
+        let token = [i as u8; 32];
+        store.issue_enrolment_token(sealdrop_store::EnrolmentToken {
+            hash: token,
+            org: org.id,
+            role: sealdrop_api::Role::Staff,
+            expires_at: now() + 60,
+        })?;
+        store.enrol(sealdrop_store::NewPerson {
+            token_hash: token,
+            identity: s.public(),
+            now: now(),
+        })?;
+    }
     store.create_program(org.id, &f.descriptor, now())?;
     let bundle = InviteBundle::create(
         &f.descriptor,
@@ -431,6 +450,9 @@ fn main() -> Result<()> {
         let mut manager = Client::new(&server.url)?;
         manager.enrol(&server.token, &f.manager)?;
         manager.sign_in(&f.manager)?;
+        for s in &f.staff {
+            Client::new(&server.url)?.enrol(&manager.issue_staff_token()?.token, s)?;
+        }
         manager.create_program(&f.descriptor)?;
         let info = manager.server_info()?;
         let bundle = InviteBundle::create(

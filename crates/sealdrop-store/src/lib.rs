@@ -134,9 +134,12 @@ pub trait Store: Send + Sync {
 
     /// Deletes a report's ciphertext and envelopes, leaving a tombstone.
     fn delete_report(&self, deletion: NewDeletion) -> Result<(), StoreError>;
-    /// Purges every report past its program's retention at `now`, and
-    /// uploads abandoned for a week.
-    fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError>;
+    /// Purges every report past its program's retention as of `as_of`
+    /// (normally `now`; later only for drills), recording `now` as the
+    /// purge time; deletes uploads abandoned for a week and expired
+    /// challenges and sessions. Deleted ciphertext is overwritten, and the
+    /// write-ahead log truncated, before this returns.
+    fn purge(&self, as_of: u64, now: u64) -> Result<Vec<ReportId>, StoreError>;
 
     // What auditors read of one organisation, in pages by sequence number.
     fn audit_reports(

@@ -43,6 +43,8 @@ pub enum StoreError {
     Gone,
     #[error("no such report")]
     UnknownReport,
+    #[error("the invite's manager no longer manages the program")]
+    InviterNotManager,
     #[error("no such upload in progress")]
     UnknownUpload,
     #[error("the upload continues at offset {expected}")]
@@ -239,6 +241,9 @@ pub struct UploadState {
     pub sealed: SealedReport,
     /// Bytes received so far, per stream.
     pub received: Vec<u64>,
+    /// Which bytes these are: finishing names it, so that bytes checked
+    /// are the bytes stored even if the upload was restarted in between.
+    pub blob: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -248,13 +253,15 @@ pub struct UploadPiece {
     pub stream: u32,
     pub offset: u64,
     pub data: Vec<u8>,
+    pub now: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct FinishUpload {
     pub report: ReportId,
     pub shopper: PersonId,
-    /// The sealed report whose ciphertext the caller checked.
+    /// The sealed report and the blob whose ciphertext the caller checked.
     pub sealed_hash: Digest,
+    pub blob: i64,
     pub acknowledgement: Signed<Acknowledgement>,
 }

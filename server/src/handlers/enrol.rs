@@ -162,6 +162,13 @@ pub async fn shopper_invite(
                 "Register only invites you signed.",
             ));
         }
+        let current = s.current_descriptor(&i.program_id, 0)?;
+        if !current.unverified_body().is_manager(&manager.id) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "You no longer manage this program, so your invites are not accepted.",
+            ));
+        }
         if i.log_key != s.log_key.verifying_key().to_bytes() || i.log_origin != s.log_origin {
             return Err(ApiError::new(
                 ErrorCode::Invalid,

@@ -5,7 +5,9 @@ use sealdrop_api::{
     B64, DescriptorAccepted, DescriptorBody, DescriptorChainBody, ErrorCode, GrantAccepted,
     GrantUpload, ProgramSummary, Role,
 };
-use sealdrop_proto::descriptor::{DescriptorChain, DescriptorError, SignedDescriptor};
+use sealdrop_proto::descriptor::{
+    DescriptorChain, DescriptorError, ProgramDescriptor, SignedDescriptor,
+};
 use sealdrop_proto::ids::{PersonId, ProgramId};
 use sealdrop_proto::report::{Envelope, SignedGrant, grant};
 use sealdrop_store::{NewGrant, Person, Program};
@@ -26,6 +28,53 @@ pub fn visible_program(s: &AppState, who: &Person, id: &ProgramId) -> ApiResult<
         .filter(|p| who.role != Role::Shopper || who.program == Some(p.id))
         .ok_or_else(|| ApiError::not_found("program"))?;
     Ok(program)
+}
+
+/// Everyone a descriptor adds (to `before`, or all of a first version)
+/// must be enrolled in the program's organisation and enabled: recipients
+/// as managers or staff, managers as managers. The signatures are the
+/// authority; this keeps a list from naming strangers by mistake.
+fn check_people(
+    s: &AppState,
+    org: i64,
+    before: Option<&ProgramDescriptor>,
+    after: &ProgramDescriptor,
+) -> ApiResult<()> {
+    let added = |list: &[sealdrop_proto::PublicIdentity],
+                 old: Option<&[sealdrop_proto::PublicIdentity]>| {
+        list.iter()
+            .filter(|p| old.is_none_or(|o| !o.contains(p)))
+            .map(|p| p.id())
+            .collect::<Vec<_>>()
+    };
+    let checks = [
+        (
+            added(&after.recipients, before.map(|b| b.recipients.as_slice())),
+            &[Role::Manager, Role::Staff][..],
+            "recipient",
+        ),
+        (
+            added(&after.managers, before.map(|b| b.managers.as_slice())),
+            &[Role::Manager][..],
+            "manager",
+        ),
+    ];
+    for (ids, roles, what) in checks {
+        for id in ids {
+            let ok = s.store.person(&id)?.is_some_and(|p| {
+                p.organisation.id == org && !p.disabled && roles.contains(&p.role)
+            });
+            if !ok {
+                return Err(ApiError::new(
+                    ErrorCode::Invalid,
+                    format!(
+                        "The descriptor names {id} as a {what}, who is not an enabled {what} of this organisation on this server."
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn parse_program(text: &str) -> ApiResult<ProgramId> {
@@ -69,6 +118,7 @@ pub async fn create(
     let accepted = blocking(&state, move |s| {
         let chain = DescriptorChain::genesis(first).map_err(descriptor_error)?;
         let d = chain.current();
+        check_people(s, manager.organisation.id, None, d)?;
         if !d.is_manager(&manager.id) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
@@ -197,6 +247,12 @@ pub async fn update(
             ));
         }
         let (next, revoked) = check_successor(&program, next)?;
+        check_people(
+            s,
+            program.org,
+            Some(program.current.unverified_body()),
+            next.unverified_body(),
+        )?;
         s.store.advance_descriptor(&next, &revoked, now())?;
         s.remember(std::sync::Arc::new(next.clone()));
         if !revoked.is_empty() {
@@ -238,6 +294,12 @@ pub async fn grant(
         let (descriptor, revoked) = match next {
             Some(next) => {
                 let (next, revoked) = check_successor(&program, next)?;
+                check_people(
+                    s,
+                    program.org,
+                    Some(program.current.unverified_body()),
+                    next.unverified_body(),
+                )?;
                 (Some(next), revoked)
             }
             None => (None, Vec::new()),

@@ -138,6 +138,18 @@ pub async fn submit(
             ),
         ));
     }
+    // A large report is checked before its ciphertext is read, so that a
+    // stale list or a bad signature costs the shopper a round trip, not an
+    // upload. A small one is checked with the write, saving a hop.
+    let sealed = if declared.is_some_and(|total| total > CHECK_FIRST_ABOVE) {
+        let who = shopper.clone();
+        blocking(&state, move |s| {
+            check_report(s, &who, &sealed).map(|()| sealed)
+        })
+        .await?
+    } else {
+        sealed
+    };
     let mut streams = Vec::with_capacity(sealed.streams.len());
     for (index, digest) in sealed.streams.iter().enumerate() {
         let mut hasher = CiphertextHasher::new();
@@ -269,6 +281,9 @@ pub(super) fn receipt(outcome: SubmitOutcome, report: ReportId) -> HttpResponse 
     })
 }
 
+/// Reports larger than this are checked before their ciphertext is read.
+const CHECK_FIRST_ABOVE: u64 = 1024 * 1024;
+
 const RECIPIENTS: &[Role] = &[Role::Manager, Role::Staff];
 
 #[utoipa::path(get, path = "/v1/reports", tag = "reports", params(InboxQuery),
@@ -304,9 +319,26 @@ pub async fn inbox(
 
 /// Releases and the store's "not yours" both read as "not found": a caller
 /// learns nothing about reports they may not read.
-fn hide(e: StoreError) -> ApiError {
+///
+/// That a report was purged or deleted (`410`) is told only to people of
+/// its own organisation; to anyone else the ID is simply not found.
+fn hide(s: &AppState, who: &Person, report: &ReportId, e: StoreError) -> ApiError {
     match e {
         StoreError::NotAllowed | StoreError::UnknownReport => ApiError::not_found("report"),
+        StoreError::Gone => {
+            let own = s
+                .store
+                .report(report)
+                .ok()
+                .flatten()
+                .and_then(|r| s.store.program(&r.program).ok().flatten())
+                .is_some_and(|p| p.org == who.organisation.id);
+            if own {
+                StoreError::Gone.into()
+            } else {
+                ApiError::not_found("report")
+            }
+        }
         other => other.into(),
     }
 }
@@ -319,10 +351,12 @@ pub async fn release(
     caller: Caller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let who = caller.require(RECIPIENTS)?.id;
+    let who = caller.require(RECIPIENTS)?.clone();
     let report = parse_report(&path)?;
     let release = blocking(&state, move |s| {
-        s.store.release(&report, &who, now()).map_err(hide)
+        s.store
+            .release(&report, &who.id, now())
+            .map_err(|e| hide(s, &who, &report, e))
     })
     .await?;
     METRICS.release();
@@ -357,14 +391,16 @@ pub async fn stream(
                 .and_then(|r| s.store.program(&r.program).ok().flatten())
                 .is_some_and(|p| p.org == who.organisation.id)
         } else {
-            s.store.holds_envelope(&report, &who.id).map_err(hide)?
+            s.store
+                .holds_envelope(&report, &who.id)
+                .map_err(|e| hide(s, &who, &report, e))?
         };
         if !allowed {
             return Err(ApiError::not_found("report"));
         }
         s.store
             .stream_part(&report, index, 0)
-            .map_err(hide)?
+            .map_err(|e| hide(s, &who, &report, e))?
             .ok_or_else(|| ApiError::not_found("stream"))
     })
     .await?;

@@ -9,7 +9,10 @@ use sealdrop_api::{B64, ErrorCode, PieceQuery, Role, UploadStatus, UploadStream}
 use sealdrop_proto::codec::Decode;
 use sealdrop_proto::ids::ReportId;
 use sealdrop_proto::report::{CiphertextHasher, SealedReport};
-use sealdrop_store::{FinishUpload, NewUpload, Person, UploadPiece, UploadStart, UploadState};
+use sealdrop_store::{
+    FinishUpload, NewUpload, Person, StoreError, SubmitOutcome, UploadPiece, UploadStart,
+    UploadState,
+};
 
 use super::reports::{BodyReader, acknowledge, check_report, parse_report, receipt};
 use crate::auth::Caller;
@@ -131,6 +134,7 @@ pub async fn piece(
             stream,
             offset,
             data,
+            now: now(),
         })?;
         let state = s.store.upload_state(&report, &shopper.id)?;
         let length = state
@@ -157,7 +161,20 @@ pub async fn finish(
     let shopper = shopper(&caller)?;
     let report = parse_report(&path)?;
     let outcome = blocking(&state, move |s| {
-        let upload = s.store.upload_state(&report, &shopper.id)?;
+        let upload = match s.store.upload_state(&report, &shopper.id) {
+            Ok(upload) => upload,
+            // A finish retried after its answer was lost: the report is
+            // stored, and the answer is its acknowledgement.
+            Err(StoreError::UnknownUpload) => {
+                return match s.store.report(&report)? {
+                    Some(r) if r.record.header.shopper_id() == shopper.id && r.tombstone.is_none() => {
+                        Ok(SubmitOutcome::Duplicate(r.acknowledgement))
+                    }
+                    _ => Err(ApiError::not_found("upload")),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
         for (index, digest) in upload.sealed.streams.iter().enumerate() {
             let stream = index as u32;
             let mut hasher = CiphertextHasher::new();
@@ -187,6 +204,7 @@ pub async fn finish(
             report,
             shopper: shopper.id,
             sealed_hash: upload.sealed.hash(),
+            blob: upload.blob,
             acknowledgement,
         })?)
     })

@@ -13,6 +13,7 @@ mod people;
 mod programs;
 mod reports;
 pub mod schema;
+mod sweep;
 mod uploads;
 mod writer;
 
@@ -302,18 +303,27 @@ impl Store for SqliteStore {
 
     fn discard_upload(&self, report: &ReportId, shopper: &PersonId) -> Result<(), StoreError> {
         let (report, shopper) = (*report, *shopper);
-        self.write(move |c| uploads::discard(c, &report, &shopper))
+        self.write(move |c| uploads::discard(c, &report, &shopper))?;
+        self.sweep()
     }
 
     fn delete_report(&self, deletion: NewDeletion) -> Result<(), StoreError> {
-        self.write(move |c| reports::delete(c, &deletion))
+        self.write(move |c| reports::delete(c, &deletion))?;
+        self.sweep()
     }
 
-    fn purge(&self, now: u64) -> Result<Vec<ReportId>, StoreError> {
-        self.write(move |c| {
-            uploads::expire(c, now)?;
-            reports::purge(c, now)
-        })
+    fn purge(&self, as_of: u64, now: u64) -> Result<Vec<ReportId>, StoreError> {
+        // Solo, in its own transaction: a purge of many reports would
+        // otherwise grow one group's savepoint journal without bound.
+        let purged = self.writer.run_solo(move |c| {
+            in_transaction(c, |c| {
+                uploads::expire(c, now)?;
+                people::sweep_expired(c, now)?;
+                reports::purge(c, as_of, now)
+            })
+        })?;
+        self.sweep()?;
+        Ok(purged)
     }
 
     fn audit_reports(
@@ -344,9 +354,45 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut dest = Connection::open(to)?;
             let backup = rusqlite::backup::Backup::new(c, &mut dest)?;
-            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+            // One step copies everything from one read snapshot; copying in
+            // small steps would restart whenever the writer commits and
+            // might never finish on a busy server.
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => Ok(()),
+                _ => Err(StoreError::Backend("the backup did not complete".into())),
+            }
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Deletes the chunks of dead blobs a few at a time, each step its own
+    /// transaction, then truncates the write-ahead log so no copy of the
+    /// deleted pages stays in it.
+    fn sweep(&self) -> Result<(), StoreError> {
+        while self.writer.run_solo(|c| in_transaction(c, sweep::step))? {}
+        self.writer.run_solo(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
         })
+    }
+}
+
+/// Runs `f` in a transaction of its own (for solo writes).
+fn in_transaction<R>(
+    c: &Connection,
+    f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    match f(c) {
+        Ok(r) => {
+            c.execute_batch("COMMIT")?;
+            Ok(r)
+        }
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

@@ -111,6 +111,18 @@ pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, St
         )
         .optional()?;
     used.ok_or(StoreError::BadToken)?;
+    // The invite's manager must still manage the program: removing a
+    // manager ends their invites, also those registered before.
+    let current = super::programs::current(c, &program)?.ok_or(StoreError::UnknownProgram)?;
+    let signer = e.invite.signer_key();
+    if !current
+        .unverified_body()
+        .managers
+        .iter()
+        .any(|m| m.signing_key() == signer)
+    {
+        return Err(StoreError::InviterNotManager);
+    }
     let org: i64 = c
         .query_row(
             "SELECT org_id FROM programs WHERE id = ?1",
@@ -228,6 +240,16 @@ pub(super) fn take_challenge(c: &Connection, hash: [u8; 32], now: u64) -> Result
     c.prepare_cached("DELETE FROM challenges WHERE expires_at < ?1")?
         .execute([to_i64(now)?])?;
     Ok(expires_at.is_some_and(|e| to_u64(e) >= now))
+}
+
+/// Deletes expired challenges and sessions.
+pub(super) fn sweep_expired(c: &Connection, now: u64) -> Result<(), StoreError> {
+    let now = to_i64(now)?;
+    c.prepare_cached("DELETE FROM challenges WHERE expires_at < ?1")?
+        .execute([now])?;
+    c.prepare_cached("DELETE FROM sessions WHERE expires_at < ?1")?
+        .execute([now])?;
+    Ok(())
 }
 
 pub(super) fn put_session(

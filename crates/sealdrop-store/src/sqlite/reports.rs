@@ -348,8 +348,13 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
         "SELECT seq FROM reports WHERE id = ?1 AND program_id = ?2
          AND purged_at IS NULL AND deleted_at IS NULL",
     )?;
-    // A later grant's envelope replaces an earlier one for the same person
-    // and report: both open to the same committed key.
+    // A later grant's envelope replaces an earlier grant's for the same
+    // person and report (both open to the same committed key); an envelope
+    // the shopper sealed is never replaced.
+    let mut sealed_by_shopper = c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM envelopes WHERE recipient = ?1 AND report_seq = ?2
+         AND grant_seq IS NULL)",
+    )?;
     let mut insert = c.prepare_cached(
         "INSERT INTO envelopes (recipient, report_seq, envelope, grant_seq) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (recipient, report_seq) DO UPDATE SET envelope = excluded.envelope,
@@ -365,6 +370,11 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
             .ok_or(StoreError::Invalid(
                 "a granted envelope is for a report this program does not hold",
             ))?;
+        if sealed_by_shopper.query_row(params![&recipient.as_bytes()[..], seq], |r| r.get(0))? {
+            return Err(StoreError::Invalid(
+                "the recipient already holds the envelope the shopper sealed for a granted report",
+            ));
+        }
         insert.execute(params![
             &recipient.as_bytes()[..],
             seq,
@@ -390,10 +400,13 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
         .collect()
 }
 
+/// Deletes a report's envelopes at once and hands its ciphertext to the
+/// sweep, which deletes it in bounded steps after this commits. From this
+/// commit on the report is tombstoned: nothing serves its ciphertext.
 fn erase(c: &Connection, seq: i64) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM chunks WHERE blob = (SELECT blob FROM reports WHERE seq = ?1)")?
-        .execute([seq])?;
     c.prepare_cached("DELETE FROM envelopes WHERE report_seq = ?1")?
+        .execute([seq])?;
+    c.prepare_cached("INSERT INTO dead_blobs (blob) SELECT blob FROM reports WHERE seq = ?1")?
         .execute([seq])?;
     Ok(())
 }
@@ -408,7 +421,9 @@ pub(super) fn delete(c: &Connection, d: &NewDeletion) -> Result<(), StoreError> 
     Ok(())
 }
 
-pub(super) fn purge(c: &Connection, now: u64) -> Result<Vec<ReportId>, StoreError> {
+/// Tombstones every report received at or before `cutoff` minus its
+/// program's retention, recording `now` as the purge time.
+pub(super) fn purge(c: &Connection, cutoff_at: u64, now: u64) -> Result<Vec<ReportId>, StoreError> {
     let program_ids: Vec<Vec<u8>> = c
         .prepare("SELECT id FROM programs")?
         .query_map([], |r| r.get(0))?
@@ -420,7 +435,7 @@ pub(super) fn purge(c: &Connection, now: u64) -> Result<Vec<ReportId>, StoreErro
             continue;
         };
         let d = current.unverified_body();
-        let cutoff = now.saturating_sub(u64::from(d.retention_days) * SECONDS_PER_DAY);
+        let cutoff = cutoff_at.saturating_sub(u64::from(d.retention_days) * SECONDS_PER_DAY);
         let due: Vec<(i64, Vec<u8>)> = c
             .prepare_cached(
                 "SELECT seq, id FROM reports WHERE program_id = ?1 AND received_at <= ?2

@@ -122,6 +122,13 @@ CREATE TABLE chunks (
     UNIQUE (blob, stream, part)
 );
 
+-- Blobs whose report was purged or deleted, or whose upload was
+-- discarded: their chunks are deleted in small steps after the change that
+-- killed them commits (sqlite/sweep.rs).
+CREATE TABLE dead_blobs (
+    blob        INTEGER PRIMARY KEY
+);
+
 -- Resumable uploads in progress: the sealed report (checked when the
 -- upload began) and the blob being filled.
 CREATE TABLE uploads (
@@ -129,8 +136,10 @@ CREATE TABLE uploads (
     shopper_id  BLOB NOT NULL,
     sealed      BLOB NOT NULL,
     blob        INTEGER NOT NULL REFERENCES blobs(id),
-    started_at  INTEGER NOT NULL
+    started_at  INTEGER NOT NULL,
+    touched_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX uploads_by_shopper ON uploads(shopper_id);
 
 CREATE TABLE grants (
     seq         INTEGER PRIMARY KEY,

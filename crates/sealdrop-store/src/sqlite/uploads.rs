@@ -11,8 +11,11 @@ use super::reports::{check_new_report, insert_part, insert_report, new_blob};
 use super::{PART_LEN, decode, to_i64, to_u64};
 use crate::model::*;
 
-/// Uploads left unfinished this long are deleted by the purge.
+/// Uploads nobody added to for this long are deleted by the purge.
 pub const UPLOAD_TTL: u64 = 7 * 86_400;
+
+/// Unfinished uploads one pseudonym may hold at once.
+pub const MAX_OPEN_UPLOADS: i64 = 8;
 
 struct Row {
     shopper: Vec<u8>,
@@ -82,11 +85,23 @@ pub(super) fn begin(c: &Connection, u: &NewUpload) -> Result<UploadStart, StoreE
         return Ok(UploadStart::Started(Box::new(UploadState {
             received: received(c, existing.blob, u.sealed.streams.len())?,
             sealed: u.sealed.clone(),
+            blob: existing.blob,
         })));
+    }
+    // One pseudonym may hold only a few unfinished uploads, so it cannot
+    // fill the disk with reports it never finishes.
+    let open: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM uploads WHERE shopper_id = ?1")?
+        .query_row([&u.shopper.as_bytes()[..]], |r| r.get(0))?;
+    if open >= MAX_OPEN_UPLOADS {
+        return Err(StoreError::Invalid(
+            "this pseudonym has too many unfinished uploads; finish or discard one first",
+        ));
     }
     let blob = new_blob(c)?;
     c.prepare_cached(
-        "INSERT INTO uploads (report_id, shopper_id, sealed, blob, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO uploads (report_id, shopper_id, sealed, blob, started_at, touched_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     )?
     .execute(params![
         &report.as_bytes()[..],
@@ -98,6 +113,7 @@ pub(super) fn begin(c: &Connection, u: &NewUpload) -> Result<UploadStart, StoreE
     Ok(UploadStart::Started(Box::new(UploadState {
         received: vec![0; u.sealed.streams.len()],
         sealed: u.sealed.clone(),
+        blob,
     })))
 }
 
@@ -110,6 +126,7 @@ pub(super) fn state(
     Ok(UploadState {
         received: received(c, row.blob, row.sealed.streams.len())?,
         sealed: row.sealed,
+        blob: row.blob,
     })
 }
 
@@ -139,6 +156,8 @@ pub(super) fn append(c: &Connection, p: &UploadPiece) -> Result<u64, StoreError>
     for (i, piece) in p.data.chunks(PART_LEN).enumerate() {
         insert_part(c, row.blob, p.stream, parts + i as i64, piece)?;
     }
+    c.prepare_cached("UPDATE uploads SET touched_at = ?2 WHERE report_id = ?1")?
+        .execute(params![&p.report.as_bytes()[..], to_i64(p.now)?])?;
     Ok(end)
 }
 
@@ -159,7 +178,7 @@ pub(super) fn part(
 
 pub(super) fn finish(c: &Connection, f: &FinishUpload) -> Result<SubmitOutcome, StoreError> {
     let row = own(c, &f.report, &f.shopper)?;
-    if row.sealed.hash() != f.sealed_hash {
+    if row.sealed.hash() != f.sealed_hash || row.blob != f.blob {
         return Err(StoreError::Invalid(
             "the upload changed while it was being finished; try again",
         ));
@@ -209,21 +228,22 @@ pub(super) fn discard(
     Ok(())
 }
 
+/// Hands a blob's chunks to the sweep.
 fn drop_blob(c: &Connection, blob: i64) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM chunks WHERE blob = ?1")?
+    c.prepare_cached("INSERT INTO dead_blobs (blob) VALUES (?1)")?
         .execute([blob])?;
     Ok(())
 }
 
-/// Deletes uploads started before `now - UPLOAD_TTL`.
+/// Deletes uploads nobody added to for `UPLOAD_TTL`.
 pub(super) fn expire(c: &Connection, now: u64) -> Result<usize, StoreError> {
     let cutoff = to_i64(now.saturating_sub(UPLOAD_TTL))?;
     c.prepare_cached(
-        "DELETE FROM chunks WHERE blob IN (SELECT blob FROM uploads WHERE started_at < ?1)",
+        "INSERT INTO dead_blobs (blob) SELECT blob FROM uploads WHERE touched_at < ?1",
     )?
     .execute([cutoff])?;
     Ok(
-        c.prepare_cached("DELETE FROM uploads WHERE started_at < ?1")?
+        c.prepare_cached("DELETE FROM uploads WHERE touched_at < ?1")?
             .execute([cutoff])?,
     )
 }

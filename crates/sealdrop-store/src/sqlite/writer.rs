@@ -1,10 +1,17 @@
 //! The writer thread and its group commit.
 //!
-//! Each write is a closure run inside a savepoint of the batch's
-//! transaction. Its result waits until the batch commits: a caller never
+//! A grouped write is a closure run inside a savepoint of the group's
+//! transaction. Its result waits until the group commits: a caller never
 //! hears "stored" before the fsync, and a failed commit fails every write in
-//! the batch, none of which then exists.
+//! the group, none of which then exists.
+//!
+//! A solo write runs on its own, between groups, with no transaction opened
+//! for it: for work too large for a savepoint (deleting ciphertext, which
+//! `secure_delete` overwrites page by page, would otherwise copy every page
+//! into the in-memory savepoint journal) and for checkpoints. It manages its
+//! own transactions.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -17,7 +24,13 @@ use crate::StoreError;
 const MAX_BATCH: usize = 512;
 
 type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+type Grouped = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+type Solo = Box<dyn FnOnce(&Connection) + Send>;
+
+enum Job {
+    Grouped(Grouped),
+    Solo(Solo),
+}
 
 pub(crate) struct Writer {
     queue: Mutex<Option<SyncSender<Job>>>,
@@ -37,21 +50,7 @@ impl Writer {
         })
     }
 
-    /// Runs `f` in the next group and waits for its commit.
-    pub(crate) fn run<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<R, StoreError>>(1);
-        let job: Job = Box::new(move |conn| {
-            let result = f(conn);
-            let keep = result.is_ok();
-            let deliver: Deliver = Box::new(move |commit| {
-                // The caller may have gone; nothing to tell then.
-                let _ = reply_tx.send(commit.and(result));
-            });
-            (keep, deliver)
-        });
+    fn send(&self, job: Job) -> Result<(), StoreError> {
         let queue = self
             .queue
             .lock()
@@ -59,7 +58,36 @@ impl Writer {
             .as_ref()
             .cloned()
             .ok_or_else(closed)?;
-        queue.send(job).map_err(|_| closed())?;
+        queue.send(job).map_err(|_| closed())
+    }
+
+    /// Runs `f` in the next group and waits for its commit.
+    pub(crate) fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<R, StoreError>>(1);
+        self.send(Job::Grouped(Box::new(move |conn| {
+            let result = f(conn);
+            let keep = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit| {
+                // The caller may have gone; nothing to tell then.
+                let _ = reply_tx.send(commit.and(result));
+            });
+            (keep, deliver)
+        })))?;
+        reply_rx.recv().map_err(|_| closed())?
+    }
+
+    /// Runs `f` alone, outside any transaction, and waits for it.
+    pub(crate) fn run_solo<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<R, StoreError>>(1);
+        self.send(Job::Solo(Box::new(move |conn| {
+            let _ = reply_tx.send(f(conn));
+        })))?;
         reply_rx.recv().map_err(|_| closed())?
     }
 
@@ -81,15 +109,34 @@ impl Drop for Writer {
 }
 
 fn closed() -> StoreError {
-    StoreError::Backend("the store is closed".into())
+    StoreError::Backend("the store is closed, or a write failed inside it".into())
 }
 
 fn run_writer(conn: Connection, rx: Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
+    let mut next = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let mut batch = match first {
+            Job::Solo(job) => {
+                run_solo(&conn, job);
+                continue;
+            }
+            Job::Grouped(job) => vec![job],
+        };
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Job::Grouped(job)) => batch.push(job),
+                Ok(solo) => {
+                    // Runs right after this group commits.
+                    next = Some(solo);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -97,7 +144,18 @@ fn run_writer(conn: Connection, rx: Receiver<Job>) {
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+fn run_solo(conn: &Connection, job: Solo) {
+    if catch_unwind(AssertUnwindSafe(|| job(conn))).is_err() {
+        // Whatever the job left open is undone; its caller sees the store
+        // fail, and the writer carries on.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        tracing::error!("a solo write panicked and was rolled back");
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Grouped>) {
     // A job dropped without running drops its reply channel: its caller
     // sees a store failure, and nothing of it was written.
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -110,7 +168,13 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
             tracing::error!(error = %e, "cannot open a savepoint");
             continue;
         }
-        let (keep, deliver) = job(conn);
+        let (keep, deliver) = match catch_unwind(AssertUnwindSafe(|| job(conn))) {
+            Ok(done) => (done.0, Some(done.1)),
+            Err(_) => {
+                tracing::error!("a write panicked; rolling it back alone");
+                (false, None)
+            }
+        };
         let end = if keep {
             conn.execute_batch("RELEASE job")
         } else {
@@ -118,16 +182,18 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>) {
         };
         if let Err(e) = end {
             // The savepoint could not close: the transaction is in an
-            // unknown state, so none of the batch may commit.
+            // unknown state, so none of the group may commit.
             let _ = conn.execute_batch("ROLLBACK");
             let message = e.to_string();
-            deliver(Err(StoreError::Backend(message.clone())));
+            if let Some(deliver) = deliver {
+                deliver(Err(StoreError::Backend(message.clone())));
+            }
             for d in deliveries {
                 d(Err(StoreError::Backend(message.clone())));
             }
             return;
         }
-        deliveries.push(deliver);
+        deliveries.extend(deliver);
     }
     let commit = conn.execute_batch("COMMIT").map_err(|e| {
         let _ = conn.execute_batch("ROLLBACK");
