@@ -123,6 +123,10 @@ impl From<StoreError> for ApiError {
                 C::BadInviteChain,
                 "The manager who signed this invite no longer manages the program; ask a current manager for a new invite.",
             ),
+            StoreError::Busy => Self::new(
+                C::RateLimited,
+                "The server is too busy to take this now; try again in a moment.",
+            ),
             StoreError::UnknownUpload => Self::not_found("upload"),
             StoreError::UploadOffset { expected } => Self::new(
                 C::UploadOffset,

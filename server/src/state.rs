@@ -54,6 +54,20 @@ impl AppState {
         Ok(fresh)
     }
 
+    /// The cached current descriptor, if it is at least `at_least`; never
+    /// reads the store (for the executor threads).
+    pub fn cached_descriptor(
+        &self,
+        program: &ProgramId,
+        at_least: u64,
+    ) -> Option<Arc<SignedDescriptor>> {
+        self.descriptors
+            .lock()
+            .ok()
+            .and_then(|m| m.get(program).cloned())
+            .filter(|d| d.unverified_body().version >= at_least)
+    }
+
     /// Records a descriptor this process just stored as current.
     pub fn remember(&self, descriptor: Arc<SignedDescriptor>) {
         if let Ok(mut map) = self.descriptors.lock() {

@@ -87,6 +87,12 @@ pub trait Store: Send + Sync {
     /// Stores a verified report atomically and durably, or returns the
     /// acknowledgement of the identical report stored before.
     fn submit(&self, submission: Submission) -> Result<SubmitOutcome, StoreError>;
+    /// [`Store::submit`] without waiting: queues the write for the next
+    /// group commit and returns at once; `done` runs with the outcome after
+    /// the commit (or its failure). For callers that must not block, such as
+    /// an async server's executor threads. A store too busy to queue it
+    /// answers [`StoreError::Busy`] through `done`.
+    fn submit_queued(&self, submission: Submission, done: Done<SubmitOutcome>);
     /// The reports `person` holds an envelope for.
     fn inbox(&self, person: &PersonId, filter: &InboxFilter) -> Result<Vec<InboxRow>, StoreError>;
     /// Releases `person`'s envelope of a report and records the release.
@@ -158,6 +164,9 @@ pub trait Store: Send + Sync {
     /// A consistent copy of the whole store, taken while serving.
     fn backup(&self, to: &std::path::Path) -> Result<(), StoreError>;
 }
+
+/// A completion callback.
+pub type Done<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
 
 /// The public part of a stored report, for auditors and checks.
 #[derive(Debug, Clone)]

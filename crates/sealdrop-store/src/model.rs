@@ -45,6 +45,8 @@ pub enum StoreError {
     UnknownReport,
     #[error("the invite's manager no longer manages the program")]
     InviterNotManager,
+    #[error("the store is too busy to take this write now")]
+    Busy,
     #[error("no such upload in progress")]
     UnknownUpload,
     #[error("the upload continues at offset {expected}")]

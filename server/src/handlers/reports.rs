@@ -8,6 +8,7 @@ use sealdrop_api::{
     B64, DeletionBody, ErrorCode, InboxEntry, InboxQuery, Receipt, ReportRelease, Role,
 };
 use sealdrop_proto::codec::Decode;
+use sealdrop_proto::descriptor::ProgramDescriptor;
 use sealdrop_proto::ids::ReportId;
 use sealdrop_proto::invite::CLOCK_SKEW_SECS;
 use sealdrop_proto::messages::{Acknowledgement, DeletionRequest};
@@ -174,17 +175,37 @@ pub async fn submit(
     }
     body.expect_end().await?;
 
-    let (outcome, report) =
-        blocking(&state, move |s| store_report(s, &shopper, sealed, streams)).await?;
-    let (status, ack) = match outcome {
-        SubmitOutcome::Stored(ack) => (actix_web::http::StatusCode::CREATED, ack),
-        SubmitOutcome::Duplicate(ack) => (actix_web::http::StatusCode::OK, ack),
+    let report = sealed.report_id();
+    let program = sealed.header.core.program_id;
+    let outcome = match state.cached_descriptor(&program, sealed.header.descriptor_version) {
+        // The usual case, without a hop to the blocking pool: the checks are
+        // CPU work (one signature verification), and the write is queued
+        // for the next group commit, whose completion wakes this task.
+        Some(current) => {
+            check_sender(&shopper, &sealed)?;
+            check_addressing(&sealed, current.unverified_body())?;
+            let acknowledgement = acknowledge(&state, &sealed);
+            let (tx, rx) = futures_channel::oneshot::channel();
+            state.store.submit_queued(
+                Submission {
+                    sealed,
+                    streams,
+                    acknowledgement,
+                    shopper: shopper.id,
+                },
+                Box::new(move |result| {
+                    let _ = tx.send(result);
+                }),
+            );
+            rx.await.map_err(|_| ApiError::internal())??
+        }
+        None => {
+            blocking(&state, move |s| store_report(s, &shopper, sealed, streams))
+                .await?
+                .0
+        }
     };
-    METRICS.submission(status == actix_web::http::StatusCode::OK);
-    Ok(HttpResponse::build(status).json(Receipt {
-        report: report.to_string(),
-        acknowledgement: B64(ack),
-    }))
+    Ok(receipt(outcome, report))
 }
 
 /// Everything checked before a report's ciphertext is taken: it is the
@@ -192,6 +213,15 @@ pub async fn submit(
 /// exactly the current recipients (an older version is the store's to
 /// judge: a duplicate, or `stale-list`).
 pub(super) fn check_report(s: &AppState, shopper: &Person, sealed: &SealedReport) -> ApiResult<()> {
+    check_sender(shopper, sealed)?;
+    let core = &sealed.header.core;
+    let current = s.current_descriptor(&core.program_id, sealed.header.descriptor_version)?;
+    check_addressing(sealed, current.unverified_body())
+}
+
+/// The checks that need no store: the report is the caller's own, for
+/// their program, and strictly signed.
+fn check_sender(shopper: &Person, sealed: &SealedReport) -> ApiResult<()> {
     let core = &sealed.header.core;
     if core.shopper.id() != shopper.id {
         return Err(ApiError::new(
@@ -210,10 +240,13 @@ pub(super) fn check_report(s: &AppState, shopper: &Person, sealed: &SealedReport
             ErrorCode::BadSignature,
             "The shopper's signature on the report does not verify.",
         )
-    })?;
+    })
+}
+
+/// Addressed to exactly the current recipients (an older version is the
+/// store's to judge: a duplicate, or `stale-list`).
+fn check_addressing(sealed: &SealedReport, current: &ProgramDescriptor) -> ApiResult<()> {
     let sealed_for = sealed.header.descriptor_version;
-    let current = s.current_descriptor(&core.program_id, sealed_for)?;
-    let current = current.unverified_body();
     if sealed_for > current.version {
         return Err(ApiError::new(
             ErrorCode::Invalid,

@@ -236,6 +236,11 @@ impl Store for SqliteStore {
         self.write(move |c| reports::submit(c, &submission))
     }
 
+    fn submit_queued(&self, submission: Submission, done: crate::Done<SubmitOutcome>) {
+        self.writer
+            .queue(move |c| reports::submit(c, &submission), done);
+    }
+
     fn inbox(&self, person: &PersonId, filter: &InboxFilter) -> Result<Vec<InboxRow>, StoreError> {
         self.read(|c| reports::inbox(c, person, filter))
     }

@@ -12,8 +12,8 @@
 //! own transactions.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
@@ -77,6 +77,41 @@ impl Writer {
             (keep, deliver)
         })))?;
         reply_rx.recv().map_err(|_| closed())?
+    }
+
+    /// Queues `f` for the next group without waiting; `done` gets its
+    /// result after the commit. A full queue is answered at once with
+    /// [`StoreError::Busy`] rather than by blocking.
+    pub(crate) fn queue<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        done: crate::Done<R>,
+    ) {
+        // The callback runs exactly once: from the job after its commit, or
+        // here if the job never gets queued.
+        let slot = Arc::new(Mutex::new(Some(done)));
+        let take =
+            |slot: &Mutex<Option<crate::Done<R>>>| slot.lock().ok().and_then(|mut s| s.take());
+        let in_job = slot.clone();
+        let job = Job::Grouped(Box::new(move |conn| {
+            let result = f(conn);
+            let keep = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit| {
+                if let Some(done) = take(&in_job) {
+                    done(commit.and(result));
+                }
+            });
+            (keep, deliver)
+        }));
+        let queue = self.queue.lock().ok().and_then(|q| q.as_ref().cloned());
+        let refusal = match queue.map(|q| q.try_send(job)) {
+            Some(Ok(())) => return,
+            Some(Err(mpsc::TrySendError::Full(_))) => StoreError::Busy,
+            Some(Err(mpsc::TrySendError::Disconnected(_))) | None => closed(),
+        };
+        if let Some(done) = take(&slot) {
+            done(Err(refusal));
+        }
     }
 
     /// Runs `f` alone, outside any transaction, and waits for it.
