@@ -1,6 +1,8 @@
 //! Who is calling: a bearer token from `POST /v1/auth/session`, looked up by
 //! hash, and the person's current status.
 
+use std::time::{Duration, Instant};
+
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
@@ -63,6 +65,59 @@ impl FromRequest for Caller {
                 ));
             }
             Ok(Caller(person))
+        })
+    }
+}
+
+/// How long a submitting shopper's session lookup is reused.
+const SUBMITTER_REUSE: Duration = Duration::from_secs(5);
+const SUBMITTERS_MAX: usize = 100_000;
+
+/// A shopper on the submission path, where each request's session lookup
+/// would otherwise cost a hop to the blocking pool. A lookup is reused for
+/// a few seconds. That is safe here and nowhere else: the store re-checks,
+/// inside the very transaction that stores a report, that the shopper is
+/// enrolled in the program and enabled. A disabled shopper's report is
+/// refused either way; only the code differs (`disabled` rather than
+/// `unauthenticated`) for those few seconds.
+#[derive(Debug)]
+pub struct Submitter(pub Person);
+
+impl FromRequest for Submitter {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let hash = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(secrets::session_hash);
+        let recent = state.as_ref().zip(hash).and_then(|(s, h)| {
+            let map = s.recent_submitters.lock().ok()?;
+            map.get(&h)
+                .filter(|(_, at)| at.elapsed() < SUBMITTER_REUSE)
+                .map(|(p, _)| p.clone())
+        });
+        let full = Caller::from_request(req, payload);
+        Box::pin(async move {
+            if let Some(person) = recent {
+                return Ok(Submitter(person));
+            }
+            let Caller(person) = full.await?;
+            let cache = state
+                .as_ref()
+                .filter(|_| person.role == Role::Shopper)
+                .and_then(|s| s.recent_submitters.lock().ok());
+            if let (Some(mut map), Some(hash)) = (cache, hash) {
+                if map.len() >= SUBMITTERS_MAX {
+                    map.clear();
+                }
+                map.insert(hash, (person.clone(), Instant::now()));
+            }
+            Ok(Submitter(person))
         })
     }
 }

@@ -26,6 +26,9 @@ pub struct AppState {
     /// stale entry can only lead to a `stale-list` answer, never to a
     /// report stored against the wrong list.
     pub descriptors: Mutex<HashMap<ProgramId, Arc<SignedDescriptor>>>,
+    /// Sessions of submitting shoppers, looked up in the last few seconds
+    /// (see `auth::Submitter`).
+    pub recent_submitters: Mutex<HashMap<[u8; 32], (sealdrop_store::Person, std::time::Instant)>>,
 }
 
 impl AppState {

@@ -17,7 +17,7 @@ use sealdrop_proto::signed::Signed;
 use sealdrop_store::sqlite::PART_LEN;
 use sealdrop_store::{InboxFilter, NewDeletion, Person, StoreError, Submission, SubmitOutcome};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Submitter};
 use crate::clock::now;
 use crate::error::{ApiError, ApiResult, json};
 use crate::metrics::METRICS;
@@ -110,10 +110,10 @@ fn trailing() -> ApiError {
         (status = 413, body = sealdrop_api::ErrorBody)))]
 pub async fn submit(
     state: web::Data<AppState>,
-    caller: Caller,
+    submitter: Submitter,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let shopper = caller.require(&[Role::Shopper])?.clone();
+    let shopper = Caller(submitter.0).require(&[Role::Shopper])?.clone();
     let mut body = BodyReader::new(payload);
     let prefix = body.take(4).await?;
     let sealed_len = u32::from_be_bytes(prefix.as_slice().try_into().map_err(|_| truncated())?);
