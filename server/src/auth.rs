@@ -38,18 +38,22 @@ impl Caller {
     }
 }
 
+/// The hash of the request's bearer token, if it carries a well-formed one.
+fn bearer_hash(req: &HttpRequest) -> Option<[u8; 32]> {
+    req.headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(secrets::session_hash)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let hash = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(secrets::session_hash);
+        let hash = bearer_hash(req);
         Box::pin(async move {
             let state = state.ok_or_else(ApiError::internal)?;
             let hash = hash.ok_or_else(unauthenticated)?;
@@ -89,12 +93,7 @@ impl FromRequest for Submitter {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let hash = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(secrets::session_hash);
+        let hash = bearer_hash(req);
         let recent = state.as_ref().zip(hash).and_then(|(s, h)| {
             let map = s.recent_submitters.lock().ok()?;
             map.get(&h)

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use sealdrop_api::{
     AuditEnrolment, AuditGrant, AuditRelease, AuditReport, B64, Listing, Page, Role, Tombstone,
 };
-use sealdrop_store::{AuditPage, Tombstone as StoredTombstone};
+use sealdrop_store::{AuditPage, StoreError, Tombstone as StoredTombstone};
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -52,6 +52,22 @@ fn tombstone(t: StoredTombstone, received_at: u64) -> Tombstone {
     }
 }
 
+/// One page of an audit list for the calling auditor's organisation:
+/// `fetch` reads it from the store, `show` turns each row into its JSON.
+async fn audit_page<R: Send + 'static, T: serde::Serialize>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<Page>,
+    fetch: impl FnOnce(&AppState, i64, AuditPage) -> Result<Vec<(u64, R)>, StoreError> + Send + 'static,
+    show: impl Fn(R) -> T,
+) -> ApiResult<HttpResponse> {
+    let org = caller.require(&[Role::Auditor])?.organisation.id;
+    let p = page(&query);
+    let rows = blocking(&state, move |s| Ok(fetch(s, org, p)?)).await?;
+    let rows = rows.into_iter().map(|(seq, r)| (seq, show(r))).collect();
+    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+}
+
 #[utoipa::path(get, path = "/v1/audit/reports", tag = "audit", params(Page),
     responses((status = 200, body = Listing<AuditReport>)))]
 pub async fn reports(
@@ -59,26 +75,21 @@ pub async fn reports(
     caller: Caller,
     query: web::Query<Page>,
 ) -> ApiResult<HttpResponse> {
-    let org = caller.require(&[Role::Auditor])?.organisation.id;
-    let p = page(&query);
-    let rows = blocking(&state, move |s| Ok(s.store.audit_reports(org, p)?)).await?;
-    let rows = rows
-        .into_iter()
-        .map(|(seq, r)| {
-            (
-                seq,
-                AuditReport {
-                    report: r.record.header.core.report_id.to_string(),
-                    program: r.program.to_string(),
-                    received_at: r.received_at,
-                    record: B64::of(&r.record),
-                    acknowledgement: B64(r.acknowledgement),
-                    tombstone: r.tombstone.map(|t| tombstone(t, r.received_at)),
-                },
-            )
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+    audit_page(
+        state,
+        caller,
+        query,
+        |s, org, p| s.store.audit_reports(org, p),
+        |r| AuditReport {
+            report: r.record.header.core.report_id.to_string(),
+            program: r.program.to_string(),
+            received_at: r.received_at,
+            record: B64::of(&r.record),
+            acknowledgement: B64(r.acknowledgement),
+            tombstone: r.tombstone.map(|t| tombstone(t, r.received_at)),
+        },
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/audit/enrolments", tag = "audit", params(Page),
@@ -88,27 +99,22 @@ pub async fn enrolments(
     caller: Caller,
     query: web::Query<Page>,
 ) -> ApiResult<HttpResponse> {
-    let org = caller.require(&[Role::Auditor])?.organisation.id;
-    let p = page(&query);
-    let rows = blocking(&state, move |s| Ok(s.store.audit_people(org, p)?)).await?;
-    let rows = rows
-        .into_iter()
-        .map(|(seq, person)| {
-            (
-                seq,
-                AuditEnrolment {
-                    person: person.id.to_string(),
-                    role: person.role,
-                    identity: person.identity.to_bundle(),
-                    enrolled_at: person.enrolled_at,
-                    disabled: person.disabled,
-                    invite: person.shopper.as_ref().map(|r| B64::of(&r.invite)),
-                    enrolment: person.shopper.as_ref().map(|r| B64::of(&r.enrolment)),
-                },
-            )
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+    audit_page(
+        state,
+        caller,
+        query,
+        |s, org, p| s.store.audit_people(org, p),
+        |person| AuditEnrolment {
+            person: person.id.to_string(),
+            role: person.role,
+            identity: person.identity.to_bundle(),
+            enrolled_at: person.enrolled_at,
+            disabled: person.disabled,
+            invite: person.shopper.as_ref().map(|r| B64::of(&r.invite)),
+            enrolment: person.shopper.as_ref().map(|r| B64::of(&r.enrolment)),
+        },
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/audit/grants", tag = "audit", params(Page),
@@ -118,23 +124,18 @@ pub async fn grants(
     caller: Caller,
     query: web::Query<Page>,
 ) -> ApiResult<HttpResponse> {
-    let org = caller.require(&[Role::Auditor])?.organisation.id;
-    let p = page(&query);
-    let rows = blocking(&state, move |s| Ok(s.store.audit_grants(org, p)?)).await?;
-    let rows = rows
-        .into_iter()
-        .map(|(seq, g)| {
-            (
-                seq,
-                AuditGrant {
-                    program: g.program.to_string(),
-                    grant: B64(g.grant),
-                    accepted_at: g.accepted_at,
-                },
-            )
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+    audit_page(
+        state,
+        caller,
+        query,
+        |s, org, p| s.store.audit_grants(org, p),
+        |g| AuditGrant {
+            program: g.program.to_string(),
+            grant: B64(g.grant),
+            accepted_at: g.accepted_at,
+        },
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/audit/releases", tag = "audit", params(Page),
@@ -144,21 +145,16 @@ pub async fn releases(
     caller: Caller,
     query: web::Query<Page>,
 ) -> ApiResult<HttpResponse> {
-    let org = caller.require(&[Role::Auditor])?.organisation.id;
-    let p = page(&query);
-    let rows = blocking(&state, move |s| Ok(s.store.audit_releases(org, p)?)).await?;
-    let rows = rows
-        .into_iter()
-        .map(|(seq, r)| {
-            (
-                seq,
-                AuditRelease {
-                    report: r.report.to_string(),
-                    person: r.person.to_string(),
-                    released_at: r.released_at,
-                },
-            )
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(listing(rows, p.limit)))
+    audit_page(
+        state,
+        caller,
+        query,
+        |s, org, p| s.store.audit_releases(org, p),
+        |r| AuditRelease {
+            report: r.report.to_string(),
+            person: r.person.to_string(),
+            released_at: r.released_at,
+        },
+    )
+    .await
 }

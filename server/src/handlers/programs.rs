@@ -206,8 +206,10 @@ pub async fn descriptors(
 }
 
 /// Checks that `next` is the successor of the program's current descriptor,
-/// signed by one of its managers, and names who it removes.
+/// signed by one of its managers, adding only enabled people of the
+/// organisation, and names who it removes.
 fn check_successor(
+    s: &AppState,
     program: &Program,
     next: SignedDescriptor,
 ) -> ApiResult<(SignedDescriptor, Vec<PersonId>)> {
@@ -215,6 +217,7 @@ fn check_successor(
     chain.advance(next).map_err(descriptor_error)?;
     let before = program.current.unverified_body();
     let after = chain.current();
+    check_people(s, program.org, Some(before), after)?;
     let revoked = before
         .recipients
         .iter()
@@ -246,13 +249,7 @@ pub async fn update(
                 "The descriptor is for another program.",
             ));
         }
-        let (next, revoked) = check_successor(&program, next)?;
-        check_people(
-            s,
-            program.org,
-            Some(program.current.unverified_body()),
-            next.unverified_body(),
-        )?;
+        let (next, revoked) = check_successor(s, &program, next)?;
         s.store.advance_descriptor(&next, &revoked, now())?;
         s.remember(std::sync::Arc::new(next.clone()));
         if !revoked.is_empty() {
@@ -293,13 +290,7 @@ pub async fn grant(
             .collect::<Result<_, _>>()?;
         let (descriptor, revoked) = match next {
             Some(next) => {
-                let (next, revoked) = check_successor(&program, next)?;
-                check_people(
-                    s,
-                    program.org,
-                    Some(program.current.unverified_body()),
-                    next.unverified_body(),
-                )?;
+                let (next, revoked) = check_successor(s, &program, next)?;
                 (Some(next), revoked)
             }
             None => (None, Vec::new()),
