@@ -46,7 +46,13 @@ impl TestServer {
 
     /// Starts the server on `data` (created if missing) with extra flags.
     pub fn start_on(data: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data, extra, &[])
+    }
+
+    /// As [`TestServer::start_on`], with environment variables set.
+    pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
+        cmd.envs(env.iter().copied());
         cmd.args(["serve", "--workers", "2"]);
         if !extra.contains(&"--bind") {
             cmd.args(["--bind", "127.0.0.1:0"]);
