@@ -19,6 +19,12 @@ impl Passphrase {
         self.0.is_empty()
     }
 
+    /// Constant-time comparison, for "type it again" prompts.
+    pub fn matches(&self, other: &Passphrase) -> bool {
+        use subtle::ConstantTimeEq as _;
+        bool::from(self.0.as_bytes().ct_eq(other.0.as_bytes()))
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -1,0 +1,70 @@
+//! One module per group of commands; `run` dispatches.
+
+mod identity;
+mod inbox;
+mod invite;
+mod program;
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use sealdrop_client::Client;
+use sealdrop_proto::SecretIdentity;
+
+use crate::cli::{Cli, Command, InviteCommand, ProgramCommand};
+use crate::home::{Home, State};
+use crate::output::Out;
+
+/// What every command needs: where the person's files are, how to print,
+/// where the passphrase comes from.
+pub struct Ctx {
+    pub home: Home,
+    pub out: Out,
+    pub passphrase_file: Option<std::path::PathBuf>,
+}
+
+impl Ctx {
+    pub fn identity(&self) -> Result<SecretIdentity> {
+        crate::unlock::identity(&self.home.keystore()?, self.passphrase_file.as_deref())
+    }
+
+    /// Unlocks the keystore and signs in to the remembered server.
+    pub fn connect(&self) -> Result<(State, SecretIdentity, Client)> {
+        let state = self.home.state()?;
+        let me = self.identity()?;
+        let mut client = Client::new(state.server()?)?;
+        client
+            .sign_in(&me)
+            .with_context(|| format!("cannot sign in to {}", client.base_url()))?;
+        Ok((state, me, client))
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Ctx {
+        home: Home::locate(cli.home.as_deref())?,
+        out: Out { json: cli.json },
+        passphrase_file: cli.passphrase_file,
+    };
+    match cli.command {
+        Command::Keygen { name } => identity::keygen(&ctx, &name),
+        Command::Enroll { server, token } => identity::enroll(&ctx, &server, &token),
+        Command::Program(ProgramCommand::Create(args)) => program::create(&ctx, &args),
+        Command::Program(ProgramCommand::List) => program::list(&ctx),
+        Command::Program(ProgramCommand::Show { program }) => program::show(&ctx, &program),
+        Command::Invite(InviteCommand::Staff) => invite::staff(&ctx),
+        Command::Invite(InviteCommand::Shopper { program, expires }) => {
+            invite::shopper(&ctx, &program, &expires)
+        }
+        Command::Inbox { program, since } => {
+            inbox::inbox(&ctx, program.as_deref(), since.as_deref())
+        }
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

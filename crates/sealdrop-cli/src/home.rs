@@ -1,0 +1,120 @@
+//! The person's home: keystore and state, under `--home`, `SEALDROP_HOME`
+//! or the platform data directory. The directory is 0700, the files 0600.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use sealdrop_api::{B64, Role};
+use sealdrop_keystore::{Keystore, read_private, write_private};
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::ProgramId;
+use serde::{Deserialize, Serialize};
+
+/// What this person's CLI remembers between runs.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub server: Option<String>,
+    pub role: Option<Role>,
+    pub organisation: Option<String>,
+    /// The highest descriptor version verified for each program: a lower
+    /// one, or one that does not chain from it, is refused.
+    #[serde(default)]
+    pub programs: BTreeMap<String, B64>,
+}
+
+impl State {
+    pub fn pinned(&self, program: &ProgramId) -> Result<Option<SignedDescriptor>> {
+        self.programs
+            .get(&program.to_string())
+            .map(|b| {
+                b.decode()
+                    .context("a pinned descriptor in the state file is damaged")
+            })
+            .transpose()
+    }
+
+    pub fn pin(&mut self, descriptor: &SignedDescriptor) {
+        let id = descriptor.unverified_body().program_id.to_string();
+        self.programs.insert(id, B64::of(descriptor));
+    }
+
+    pub fn server(&self) -> Result<&str> {
+        self.server
+            .as_deref()
+            .context("you are not enrolled with a server yet; run `sealdrop enroll --server URL --token TOKEN`")
+    }
+}
+
+pub struct Home {
+    pub dir: PathBuf,
+}
+
+impl Home {
+    pub fn locate(flag: Option<&Path>) -> Result<Self> {
+        let dir = match flag {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let base = std::env::var_os("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
+                    })
+                    .context("no home directory: give --home DIR or SEALDROP_HOME")?;
+                base.join("sealdrop")
+            }
+        };
+        Ok(Self { dir })
+    }
+
+    fn keystore_path(&self) -> PathBuf {
+        self.dir.join("keystore.json")
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    pub fn create_dir(&self) -> Result<()> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))
+    }
+
+    pub fn keystore(&self) -> Result<Keystore> {
+        let path = self.keystore_path();
+        if !path.exists() {
+            bail!(
+                "there is no keystore in {}; run `sealdrop keygen --name NAME` first",
+                self.dir.display()
+            );
+        }
+        Keystore::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    pub fn write_keystore(&self, keystore: &Keystore) -> Result<()> {
+        self.create_dir()?;
+        keystore
+            .write_new(&self.keystore_path())
+            .context("cannot write the keystore")
+    }
+
+    pub fn state(&self) -> Result<State> {
+        let path = self.state_path();
+        if !path.exists() {
+            return Ok(State::default());
+        }
+        let bytes =
+            read_private(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    pub fn save(&self, state: &State) -> Result<()> {
+        self.create_dir()?;
+        let text = serde_json::to_vec_pretty(state)?;
+        write_private(&self.state_path(), &text).context("cannot write the state file")
+    }
+}

@@ -1,0 +1,127 @@
+//! Finding and running the real binaries: a server on port 0 with a
+//! temporary data directory, and people who each have their own `--home`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A binary built by `cargo build --workspace --bins` (scripts/test does
+/// that first): next to this test's `deps/` directory.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace --bins` (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+pub struct Server {
+    pub url: String,
+    pub data: PathBuf,
+    pub first_token: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut child = Command::new(bin("sealdrop-server"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2", "--data"])
+            .arg(&data)
+            .env("SEALDROP_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut first_token = String::new();
+        let url = loop {
+            let line = lines.next().expect("the server exited").unwrap();
+            if line.trim_start().starts_with("sde_") {
+                first_token = line.trim().to_owned();
+            }
+            if let Some(u) = line.strip_prefix("sealdrop-server listening on ") {
+                break u.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            url,
+            data,
+            first_token,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Someone using the `sealdrop` CLI, with their own home and passphrase.
+pub struct Staff {
+    pub home: tempfile::TempDir,
+    pub passphrase: String,
+}
+
+impl Staff {
+    pub fn new(passphrase: &str) -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+            passphrase: passphrase.to_owned(),
+        }
+    }
+
+    /// Runs `sealdrop ARGS` as this person.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin("sealdrop"))
+            .args(args)
+            .env("SEALDROP_HOME", self.home.path().join("h"))
+            .env("SEALDROP_PASSPHRASE", &self.passphrase)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs with `--json` and parses stdout, asserting success.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "sealdrop {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "sealdrop {args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// Runs and expects failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "sealdrop {args:?} should have failed"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.home.path().join("h")
+    }
+}
