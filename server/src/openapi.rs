@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{audit, auth, enrol, meta, programs, reports, uploads};
+use crate::handlers::{audit, auth, enrol, meta, people, programs, reports, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use crate::handlers::{audit, auth, enrol, meta, programs, reports, uploads};
         uploads::show,
         uploads::piece,
         uploads::finish,
+        people::show,
         audit::reports,
         audit::enrolments,
         audit::grants,

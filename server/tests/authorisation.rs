@@ -162,6 +162,12 @@ fn every_role_against_every_endpoint() {
             None,
             &["shopper"],
         ),
+        (
+            "GET",
+            format!("/v1/people/{}", d.shopper.key.id()),
+            None,
+            &["manager", "staff", "auditor"],
+        ),
         ("GET", "/v1/audit/reports".into(), None, &["auditor"]),
         ("GET", "/v1/audit/enrolments".into(), None, &["auditor"]),
         ("GET", "/v1/audit/grants".into(), None, &["auditor"]),

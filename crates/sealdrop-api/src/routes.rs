@@ -25,6 +25,7 @@ pub const UPLOADS: &str = "/v1/uploads";
 pub const UPLOAD: &str = "/v1/uploads/{report}";
 pub const UPLOAD_STREAM: &str = "/v1/uploads/{report}/streams/{stream}";
 pub const UPLOAD_FINISH: &str = "/v1/uploads/{report}/finish";
+pub const PERSON: &str = "/v1/people/{person}";
 pub const AUDIT_REPORTS: &str = "/v1/audit/reports";
 pub const AUDIT_ENROLMENTS: &str = "/v1/audit/enrolments";
 pub const AUDIT_GRANTS: &str = "/v1/audit/grants";

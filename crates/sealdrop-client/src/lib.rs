@@ -411,6 +411,12 @@ impl Client {
         self.finish_upload(&report)
     }
 
+    /// A person's public keys, role and (for shoppers) signed enrolment.
+    /// The caller checks the keys against the ID and a fingerprint.
+    pub fn person(&self, id: &sealdrop_proto::PersonId) -> Result<AuditEnrolment> {
+        self.get(&r::fill(r::PERSON, &[&id.to_string()]))
+    }
+
     pub fn inbox(
         &self,
         program: Option<&ProgramId>,

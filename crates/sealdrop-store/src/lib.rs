@@ -39,6 +39,8 @@ pub trait Store: Send + Sync {
     /// transaction. The caller has verified the chain.
     fn enrol_shopper(&self, enrolment: NewShopper) -> Result<Person, StoreError>;
     fn person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
+    /// As [`Store::person`], with a shopper's signed invite and enrolment.
+    fn person_record(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
     /// Disables a person and ends their sessions. False when unknown.
     fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError>;
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod enrol;
 pub mod meta;
+pub mod people;
 pub mod programs;
 pub mod reports;
 pub mod uploads;
@@ -69,6 +70,7 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::POST, r::UPLOAD_FINISH, || {
         web::post().to(uploads::finish)
     }),
+    (Method::GET, r::PERSON, || web::get().to(people::show)),
     (Method::GET, r::AUDIT_REPORTS, || {
         web::get().to(audit::reports)
     }),

@@ -158,7 +158,11 @@ impl Store for SqliteStore {
     }
 
     fn person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
-        self.read(|c| people::person(c, id))
+        self.read(|c| people::person(c, id, false))
+    }
+
+    fn person_record(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
+        self.read(|c| people::person(c, id, true))
     }
 
     fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError> {

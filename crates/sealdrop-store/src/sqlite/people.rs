@@ -96,7 +96,7 @@ pub(super) fn enrol(c: &Connection, e: &NewPerson) -> Result<Person, StoreError>
             to_i64(e.now)?
         ],
     )?;
-    person(c, &id)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
+    person(c, &id, false)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
 }
 
 pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, StoreError> {
@@ -147,7 +147,7 @@ pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, St
             e.enrolment.to_bytes(),
         ],
     )?;
-    person(c, &id)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
+    person(c, &id, false)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
 }
 
 pub(super) const PERSON_COLUMNS: &str = "p.seq, p.id, p.identity, p.role, p.org_id, o.name,
@@ -195,7 +195,11 @@ pub(super) fn person_from_row(r: &Row<'_>, records: bool) -> Result<(u64, Person
     ))
 }
 
-pub(super) fn person(c: &Connection, id: &PersonId) -> Result<Option<Person>, StoreError> {
+pub(super) fn person(
+    c: &Connection,
+    id: &PersonId,
+    records: bool,
+) -> Result<Option<Person>, StoreError> {
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM people p JOIN organisations o ON o.id = p.org_id
          WHERE p.id = ?1"
@@ -203,7 +207,7 @@ pub(super) fn person(c: &Connection, id: &PersonId) -> Result<Option<Person>, St
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query([&id.as_bytes()[..]])?;
     match rows.next()? {
-        Some(r) => Ok(Some(person_from_row(r, false)?.1)),
+        Some(r) => Ok(Some(person_from_row(r, records)?.1)),
         None => Ok(None),
     }
 }
