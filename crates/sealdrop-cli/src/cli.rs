@@ -48,6 +48,37 @@ pub enum Command {
     /// Issue one-time invites.
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// Let someone read a program's reports: checks their keys against the
+    /// fingerprint they read to you, re-wraps every existing report for
+    /// them on this laptop, and adds them to the recipient list.
+    #[command(
+        after_help = "Example:\n  sealdrop grant --program sdp… --to sd… --fingerprint \"12345 67890 …\""
+    )]
+    Grant {
+        #[arg(long)]
+        program: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        fingerprint: String,
+    },
+    /// Stop someone reading: a new descriptor without them; the server
+    /// deletes their envelopes at once.
+    #[command(
+        after_help = "Examples:\n  sealdrop revoke --program sdp… --from sd…\n  sealdrop revoke --all-programs --from sd…"
+    )]
+    Revoke {
+        #[arg(
+            long,
+            required_unless_present = "all_programs",
+            conflicts_with = "all_programs"
+        )]
+        program: Option<String>,
+        #[arg(long)]
+        all_programs: bool,
+        #[arg(long)]
+        from: String,
+    },
     /// The reports you may read.
     #[command(after_help = "Example:\n  sealdrop inbox --program sdp… --since 2026-11-01")]
     Inbox {
@@ -71,6 +102,34 @@ pub enum ProgramCommand {
     /// A program's current descriptor, verified from version 1.
     #[command(after_help = "Example:\n  sealdrop program show sdp…")]
     Show { program: String },
+    /// Add or list managers.
+    #[command(subcommand)]
+    Managers(ManagersCommand),
+    /// A new questionnaire version.
+    #[command(
+        after_help = "Example:\n  sealdrop program update sdp… --questionnaire questionnaire-v2.json"
+    )]
+    Update {
+        program: String,
+        #[arg(long)]
+        questionnaire: PathBuf,
+    },
+    /// A new retention period, in days.
+    #[command(after_help = "Example:\n  sealdrop program set-retention sdp… 180")]
+    SetRetention { program: String, days: u32 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManagersCommand {
+    /// Add a manager by the fingerprint they read to you.
+    #[command(
+        after_help = "Example:\n  sealdrop program managers add sdp… --fingerprint \"12345 67890 …\""
+    )]
+    Add {
+        program: String,
+        #[arg(long)]
+        fingerprint: String,
+    },
 }
 
 #[derive(Debug, Args)]

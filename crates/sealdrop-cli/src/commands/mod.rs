@@ -4,6 +4,7 @@ mod identity;
 mod inbox;
 mod invite;
 mod program;
+mod sharing;
 
 use std::process::ExitCode;
 
@@ -11,7 +12,7 @@ use anyhow::{Context as _, Result};
 use sealdrop_client::Client;
 use sealdrop_proto::SecretIdentity;
 
-use crate::cli::{Cli, Command, InviteCommand, ProgramCommand};
+use crate::cli::{Cli, Command, InviteCommand, ManagersCommand, ProgramCommand};
 use crate::home::{Home, State};
 use crate::output::Out;
 
@@ -52,6 +53,27 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Program(ProgramCommand::Create(args)) => program::create(&ctx, &args),
         Command::Program(ProgramCommand::List) => program::list(&ctx),
         Command::Program(ProgramCommand::Show { program }) => program::show(&ctx, &program),
+        Command::Program(ProgramCommand::Managers(ManagersCommand::Add {
+            program,
+            fingerprint,
+        })) => sharing::add_manager(&ctx, &program, &fingerprint),
+        Command::Program(ProgramCommand::Update {
+            program,
+            questionnaire,
+        }) => program::update_questionnaire(&ctx, &program, &questionnaire),
+        Command::Program(ProgramCommand::SetRetention { program, days }) => {
+            program::set_retention(&ctx, &program, days)
+        }
+        Command::Grant {
+            program,
+            to,
+            fingerprint,
+        } => sharing::grant(&ctx, &program, &to, &fingerprint),
+        Command::Revoke {
+            program,
+            all_programs,
+            from,
+        } => sharing::revoke(&ctx, program.as_deref(), all_programs, &from),
         Command::Invite(InviteCommand::Staff) => invite::staff(&ctx),
         Command::Invite(InviteCommand::Shopper { program, expires }) => {
             invite::shopper(&ctx, &program, &expires)

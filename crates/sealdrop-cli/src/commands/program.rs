@@ -97,6 +97,66 @@ pub fn verified_current(
     Ok(current)
 }
 
+/// Signs and uploads the next descriptor version after `change`, and pins
+/// it. Returns it.
+pub fn change(
+    ctx: &Ctx,
+    program: &ProgramId,
+    change: impl FnOnce(&mut ProgramDescriptor) -> Result<()>,
+) -> Result<SignedDescriptor> {
+    let (mut state, me, client) = ctx.connect()?;
+    let current = verified_current(&client, &mut state, program)?;
+    if !current.unverified_body().is_manager(&me.id()) {
+        bail!("you are not a manager of this program");
+    }
+    let mut next = ProgramDescriptor::successor(&current, now());
+    change(&mut next)?;
+    let next = next.sign(&me)?;
+    client
+        .update_descriptor(&next)
+        .context("the server refused the new descriptor version")?;
+    state.pin(&next);
+    ctx.home.save(&state)?;
+    Ok(next)
+}
+
+pub fn update_questionnaire(
+    ctx: &Ctx,
+    program: &str,
+    questionnaire: &std::path::Path,
+) -> Result<()> {
+    let id = parse_program(program)?;
+    let bytes = std::fs::read(questionnaire)
+        .with_context(|| format!("cannot read {}", questionnaire.display()))?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .with_context(|| format!("{} is not JSON", questionnaire.display()))?;
+    let next = change(ctx, &id, |d| {
+        d.questionnaire_digest = questionnaire_digest(&bytes);
+        d.questionnaire_version = d.questionnaire_version.saturating_add(1);
+        Ok(())
+    })?;
+    let d = next.unverified_body();
+    ctx.out.show(
+        || format!("Program {id}: questionnaire version {} in descriptor version {}.", d.questionnaire_version, d.version),
+        || json!({"id": id.to_string(), "version": d.version, "questionnaire_version": d.questionnaire_version}),
+    );
+    Ok(())
+}
+
+pub fn set_retention(ctx: &Ctx, program: &str, days: u32) -> Result<()> {
+    let id = parse_program(program)?;
+    let next = change(ctx, &id, |d| {
+        d.retention_days = days;
+        Ok(())
+    })?;
+    let version = next.unverified_body().version;
+    ctx.out.show(
+        || format!("Program {id}: reports are kept {days} days (descriptor version {version})."),
+        || json!({"id": id.to_string(), "version": version, "retention_days": days}),
+    );
+    Ok(())
+}
+
 pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
     let id = parse_program(program)?;
     let (mut state, _, client) = ctx.connect()?;

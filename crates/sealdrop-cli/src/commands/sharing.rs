@@ -1,0 +1,255 @@
+//! Who may manage and read: `program managers add`, `grant`, `revoke`.
+
+use anyhow::{Context as _, Result, bail};
+use sealdrop_api::{B64, GrantUpload, Role};
+use sealdrop_client::Client;
+use sealdrop_proto::codec::Decode as _;
+use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::ids::{Fingerprint, PersonId, ProgramId, ReportId};
+use sealdrop_proto::keys::{PublicIdentity, SecretIdentity};
+use sealdrop_proto::report::{Envelope, GrantRecord, ReportRecord};
+use serde_json::json;
+
+use super::program::{change, parse_program, verified_current};
+use super::{Ctx, now};
+
+/// A grant record holds at most this many envelopes; more go in follow-ups.
+const GRANT_BATCH: usize = 5_000;
+
+/// The keys of the person a fingerprint names, as the server has them,
+/// checked: the ID commits to the keys, so keys that do not derive the
+/// fingerprint's ID are refused, whoever handed them out.
+fn keys_for(
+    client: &Client,
+    fingerprint: &str,
+    expected: Option<&PersonId>,
+) -> Result<(PublicIdentity, Role)> {
+    let id = Fingerprint::parse(fingerprint)
+        .context("that is not a fingerprint (ten groups of five digits) or an ID")?
+        .person_id();
+    if let Some(expected) = expected {
+        if *expected != id {
+            bail!(
+                "the fingerprint does not belong to {expected}: check it with them again, out loud"
+            );
+        }
+    }
+    let person = client
+        .person(&id)
+        .with_context(|| format!("the server knows no {id} in your organisation"))?;
+    let identity = PublicIdentity::from_bundle(&person.identity)
+        .context("the server's key bundle for that person is malformed")?;
+    if identity.id() != id {
+        bail!("the server handed out keys that do not match {id}: refusing them");
+    }
+    if person.disabled {
+        bail!("{id} is disabled on the server");
+    }
+    Ok((identity, person.role))
+}
+
+pub fn add_manager(ctx: &Ctx, program: &str, fingerprint: &str) -> Result<()> {
+    let id = parse_program(program)?;
+    let (_, _, client) = ctx.connect()?;
+    let (manager, role) = keys_for(&client, fingerprint, None)?;
+    if role != Role::Manager {
+        bail!("{} is enrolled as {role}, not as a manager", manager.id());
+    }
+    let next = change(ctx, &id, |d| {
+        if d.is_manager(&manager.id()) {
+            bail!("{} already manages this program", manager.id());
+        }
+        d.add_manager(manager);
+        Ok(())
+    })?;
+    let d = next.unverified_body();
+    ctx.out.show(
+        || {
+            format!(
+                "{} now manages program {id} (descriptor version {}).",
+                manager.id(),
+                d.version
+            )
+        },
+        || json!({"id": id.to_string(), "version": d.version, "managers": d.managers.len()}),
+    );
+    Ok(())
+}
+
+/// Opens `report` with my envelope and wraps its key for `to`.
+fn rewrap(
+    client: &Client,
+    me: &SecretIdentity,
+    report: &ReportId,
+    to: &PublicIdentity,
+) -> Result<Envelope> {
+    let release = client.release(report)?;
+    let record = ReportRecord::from_bytes(&release.record.0)
+        .context("a report record from the server is malformed")?
+        .verify()
+        .with_context(|| format!("report {report}'s signature does not verify"))?;
+    let mine = Envelope::from_bytes(&release.envelope.0).context("an envelope is malformed")?;
+    let key = record
+        .unwrap_key(&mine, me)
+        .with_context(|| format!("cannot open report {report} with your key"))?;
+    Ok(record.wrap_for(&key, to, &mut rand_core::UnwrapErr(getrandom::SysRng))?)
+}
+
+fn upload_grant(
+    client: &Client,
+    me: &SecretIdentity,
+    program: &ProgramId,
+    descriptor: &SignedDescriptor,
+    with_descriptor: bool,
+    to: &PublicIdentity,
+    envelopes: Vec<(ReportId, Envelope)>,
+) -> Result<Vec<String>> {
+    let record = GrantRecord {
+        program_id: *program,
+        descriptor_version: descriptor.unverified_body().version,
+        recipient: *to,
+        granted_at: now(),
+        envelopes: envelopes.iter().map(|(r, e)| (*r, e.hash())).collect(),
+    }
+    .sign(me, descriptor.unverified_body())?;
+    // The server wants the envelopes in the record's order (sorted by report).
+    let mut envelopes = envelopes;
+    envelopes.sort_by_key(|(r, _)| *r);
+    let accepted = client.grant(
+        program,
+        &GrantUpload {
+            descriptor: with_descriptor.then(|| B64::of(descriptor)),
+            grant: B64::of(&record),
+            envelopes: envelopes.iter().map(|(_, e)| B64::of(e)).collect(),
+        },
+    )?;
+    Ok(accepted.missing)
+}
+
+pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()> {
+    let program = parse_program(program)?;
+    let to_id: PersonId = to
+        .trim()
+        .parse()
+        .context("--to is not a person ID (they start with `sd`)")?;
+    let (mut state, me, client) = ctx.connect()?;
+    let (recipient, role) = keys_for(&client, fingerprint, Some(&to_id))?;
+    if !matches!(role, Role::Manager | Role::Staff) {
+        bail!("{to_id} is enrolled as {role}; only managers and staff can read reports");
+    }
+    let current = verified_current(&client, &mut state, &program)?;
+    if current.unverified_body().is_recipient(&to_id) {
+        bail!("{to_id} can already read program {program}");
+    }
+    let mut next = sealdrop_proto::descriptor::ProgramDescriptor::successor(&current, now());
+    next.add_recipient(recipient);
+    let next = next.sign(&me)?;
+
+    // Every report this laptop can open now, re-wrapped for the recipient.
+    let reports: Vec<ReportId> = client
+        .inbox(Some(&program), None)?
+        .iter()
+        .map(|e| e.report.parse())
+        .collect::<Result<_, _>>()
+        .context("the server listed a malformed report ID")?;
+    let mut wrapped = Vec::with_capacity(reports.len());
+    for report in &reports {
+        wrapped.push((*report, rewrap(&client, &me, report, &recipient)?));
+    }
+    let mut batches = wrapped.chunks(GRANT_BATCH).map(<[_]>::to_vec);
+    let mut missing = match batches.next() {
+        Some(first) => upload_grant(&client, &me, &program, &next, true, &recipient, first)?,
+        None => {
+            // Nothing to re-wrap: the new version alone adds them.
+            client.update_descriptor(&next)?;
+            Vec::new()
+        }
+    };
+    for batch in batches {
+        missing.extend(upload_grant(
+            &client, &me, &program, &next, false, &recipient, batch,
+        )?);
+    }
+    state.pin(&next);
+    ctx.home.save(&state)?;
+    // Reports that arrived meanwhile, or that the server says were missed.
+    let mut rounds = 0;
+    while !missing.is_empty() && rounds < 3 {
+        let ids: Vec<ReportId> = missing
+            .iter()
+            .map(|m| m.parse())
+            .collect::<Result<_, _>>()?;
+        let mut more = Vec::new();
+        for report in &ids {
+            more.push((*report, rewrap(&client, &me, report, &recipient)?));
+        }
+        missing = upload_grant(&client, &me, &program, &next, false, &recipient, more)?;
+        rounds += 1;
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} reports could not be re-wrapped for {to_id} (you may not hold their envelopes); run grant again",
+            missing.len()
+        );
+    }
+    let version = next.unverified_body().version;
+    ctx.out.show(
+        || {
+            format!(
+                "{to_id} can now read program {program}: {} existing reports re-wrapped, descriptor version {version}.",
+                reports.len()
+            )
+        },
+        || json!({"program": program.to_string(), "to": to_id.to_string(), "rewrapped": reports.len(), "version": version}),
+    );
+    Ok(())
+}
+
+pub fn revoke(ctx: &Ctx, program: Option<&str>, all: bool, from: &str) -> Result<()> {
+    let from: PersonId = from
+        .trim()
+        .parse()
+        .context("--from is not a person ID (they start with `sd`)")?;
+    let programs: Vec<ProgramId> = match (program, all) {
+        (Some(p), _) => vec![parse_program(p)?],
+        (None, true) => {
+            let (mut state, _, client) = ctx.connect()?;
+            let mut mine = Vec::new();
+            for summary in client.programs()? {
+                let id: ProgramId = summary.program.parse()?;
+                let current = verified_current(&client, &mut state, &id)?;
+                if current.unverified_body().is_recipient(&from) {
+                    mine.push(id);
+                }
+            }
+            ctx.home.save(&state)?;
+            mine
+        }
+        (None, false) => bail!("give --program P or --all-programs"),
+    };
+    let mut done = Vec::new();
+    for id in &programs {
+        let next = change(ctx, id, |d| {
+            if !d.is_recipient(&from) {
+                bail!("{from} cannot read program {id} already");
+            }
+            d.remove_recipient(&from);
+            Ok(())
+        })?;
+        done.push(json!({"program": id.to_string(), "version": next.unverified_body().version}));
+    }
+    ctx.out.show(
+        || {
+            if done.is_empty() {
+                format!("{from} could read none of your programs.")
+            } else {
+                format!(
+                    "{from} can no longer read {} program(s); the server deleted their envelopes.",
+                    done.len()
+                )
+            }
+        },
+        || json!({"from": from.to_string(), "revoked": done}),
+    );
+    Ok(())
+}
