@@ -27,12 +27,8 @@ fn keys_for(
     let id = Fingerprint::parse(fingerprint)
         .context("that is not a fingerprint (ten groups of five digits) or an ID")?
         .person_id();
-    if let Some(expected) = expected {
-        if *expected != id {
-            bail!(
-                "the fingerprint does not belong to {expected}: check it with them again, out loud"
-            );
-        }
+    if let Some(expected) = expected.filter(|e| **e != id) {
+        bail!("the fingerprint does not belong to {expected}: check it with them again, out loud");
     }
     let person = client
         .person(&id)
