@@ -79,6 +79,16 @@ pub enum Command {
         #[arg(long)]
         from: String,
     },
+    /// Download, verify and decrypt your reports: one folder each.
+    #[command(
+        after_help = "Example:\n  sealdrop fetch --program sdp… --out findings/\n\nEach report is written only after every check passed: the shopper's\nsignature (strict), their enrolment chain to a manager's invite, your\nenvelope (sealed by the shopper or granted by a manager), the server's\nacknowledgement. A report that fails is listed with the reason, never\nwritten, and the exit code is 2."
+    )]
+    Fetch {
+        #[arg(long)]
+        program: Option<String>,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// The reports you may read.
     #[command(after_help = "Example:\n  sealdrop inbox --program sdp… --since 2026-11-01")]
     Inbox {

@@ -438,6 +438,26 @@ impl Client {
         self.get(&r::fill(r::REPORT, &[&report.to_string()]))
     }
 
+    /// One stream's ciphertext as a reader, for streams too large to hold
+    /// in memory.
+    pub fn stream_reader(
+        &self,
+        report: &ReportId,
+        stream: u32,
+    ) -> Result<impl std::io::Read + use<>> {
+        let res = self
+            .auth(self.agent.get(self.url(&r::fill(
+                r::REPORT_STREAM,
+                &[&report.to_string(), &stream.to_string()],
+            ))))
+            .call()?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        Ok(res.into_body().into_with_config().limit(u64::MAX).reader())
+    }
+
     /// Downloads one stream's ciphertext.
     pub fn stream(&self, report: &ReportId, stream: u32) -> Result<Vec<u8>> {
         let mut res = self

@@ -1,5 +1,6 @@
 //! One module per group of commands; `run` dispatches.
 
+mod fetch;
 mod identity;
 mod inbox;
 mod invite;
@@ -80,6 +81,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inbox { program, since } => {
             inbox::inbox(&ctx, program.as_deref(), since.as_deref())
+        }
+        Command::Fetch { program, out } => {
+            let failed = fetch::fetch(&ctx, program.as_deref(), &out)?;
+            if failed > 0 {
+                eprintln!(
+                    "error: {failed} report(s) failed a check and were not written (listed above)"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            Ok(())
         }
     }?;
     Ok(ExitCode::SUCCESS)
