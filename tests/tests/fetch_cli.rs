@@ -9,58 +9,10 @@ mod common;
 use std::os::unix::fs::PermissionsExt as _;
 
 use common::*;
-use rand_core::UnwrapErr;
 use sealdrop_client::Client;
 use sealdrop_proto::SecretIdentity;
 use sealdrop_proto::codec::Encode as _;
 use sealdrop_proto::invite::InviteBundle;
-use sealdrop_proto::report::{AttachmentMeta, ReportContent, ReportSealer};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn rng() -> UnwrapErr<getrandom::SysRng> {
-    UnwrapErr(getrandom::SysRng)
-}
-
-/// Seals and submits a report with attachments as `key` (signed in on `client`).
-fn submit(
-    client: &Client,
-    key: &SecretIdentity,
-    program: &str,
-    answers: &[u8],
-    files: &[(&str, &[u8])],
-) -> String {
-    let descriptor = client.descriptor(&program.parse().unwrap()).unwrap();
-    let mut sealer =
-        ReportSealer::new(key, descriptor.unverified_body(), now() * 1000, &mut rng()).unwrap();
-    let content = ReportContent {
-        answers: answers.to_vec(),
-        attachments: files
-            .iter()
-            .map(|(name, _)| AttachmentMeta {
-                file_name: (*name).to_owned(),
-                captured_at: Some(now()),
-                media_type: "image/jpeg".into(),
-            })
-            .collect(),
-    };
-    let mut streams = vec![Vec::new()];
-    sealer.seal_content(&content, &mut streams[0]).unwrap();
-    for (_, bytes) in files {
-        let mut out = Vec::new();
-        sealer.seal_attachment(&mut &bytes[..], &mut out).unwrap();
-        streams.push(out);
-    }
-    let (sealed, _) = sealer.finish(&mut rng()).unwrap();
-    let refs: Vec<&[u8]> = streams.iter().map(Vec::as_slice).collect();
-    client.submit(&sealed, &refs).unwrap();
-    sealed.report_id().to_string()
-}
 
 #[test]
 fn fetch_verifies_decrypts_and_refuses_what_fails() {

@@ -17,17 +17,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// An operator token from the server's own command.
-fn operator_token(server: &Server, role: &str) -> String {
-    let out = std::process::Command::new(bin("sealdrop-server"))
-        .args(["invite", "--role", role, "--json", "--data"])
-        .arg(&server.data)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["token"].as_str().unwrap().to_owned()
-}
-
 fn enrolled(server: &Server, name: &str, token: &str) -> (Staff, String, String) {
     let p = Staff::new(&format!("{name} passphrase"));
     let keys = p.json(&["keygen", "--name", name]);

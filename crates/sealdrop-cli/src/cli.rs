@@ -89,6 +89,9 @@ pub enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Auditors: check everything the server holds, decrypting nothing.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The reports you may read.
     #[command(after_help = "Example:\n  sealdrop inbox --program sdp… --since 2026-11-01")]
     Inbox {
@@ -127,6 +130,15 @@ pub enum ProgramCommand {
     /// A new retention period, in days.
     #[command(after_help = "Example:\n  sealdrop program set-retention sdp… 180")]
     SetRetention { program: String, days: u32 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every descriptor chain, shopper enrolment, grant, report
+    /// signature (strictly) and ciphertext digest; exit 2 naming each
+    /// failure.
+    #[command(after_help = "Example:\n  sealdrop audit verify")]
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

@@ -170,10 +170,22 @@ pub trait Store: Send + Sync {
 /// A completion callback.
 pub type Done<T> = Box<dyn FnOnce(Result<T, StoreError>) + Send>;
 
-/// The public part of a stored report, for auditors and checks.
+impl StoredReport {
+    /// The record, decoded strictly.
+    pub fn decoded(&self) -> Result<ReportRecord, StoreError> {
+        use sealdrop_proto::codec::Decode as _;
+        ReportRecord::from_bytes(&self.record)
+            .map_err(|e| StoreError::Backend(format!("a stored record does not decode: {e}")))
+    }
+}
+
+/// The public part of a stored report, for auditors and checks. The record
+/// is kept as stored bytes: a damaged one is the auditor's to find and
+/// name, not a reason to fail a whole listing.
 #[derive(Debug, Clone)]
 pub struct StoredReport {
-    pub record: ReportRecord,
+    pub id: ReportId,
+    pub record: Vec<u8>,
     pub program: ProgramId,
     pub received_at: u64,
     pub acknowledgement: Vec<u8>,

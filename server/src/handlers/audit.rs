@@ -81,10 +81,10 @@ pub async fn reports(
         query,
         |s, org, p| s.store.audit_reports(org, p),
         |r| AuditReport {
-            report: r.record.header.core.report_id.to_string(),
+            report: r.id.to_string(),
             program: r.program.to_string(),
             received_at: r.received_at,
-            record: B64::of(&r.record),
+            record: B64(r.record),
             acknowledgement: B64(r.acknowledgement),
             tombstone: r.tombstone.map(|t| tombstone(t, r.received_at)),
         },

@@ -481,7 +481,7 @@ pub async fn deletion(
             .ok_or_else(|| ApiError::not_found("report"))?;
         if r.report_id != report
             || r.shopper != shopper.id
-            || stored.record.header.shopper_id() != shopper.id
+            || stored.decoded()?.header.shopper_id() != shopper.id
             || stored.program != r.program_id
         {
             return Err(ApiError::not_found("report"));

@@ -167,7 +167,10 @@ pub async fn finish(
             // stored, and the answer is its acknowledgement.
             Err(StoreError::UnknownUpload) => {
                 return match s.store.report(&report)? {
-                    Some(r) if r.record.header.shopper_id() == shopper.id && r.tombstone.is_none() => {
+                    Some(r)
+                        if r.tombstone.is_none()
+                            && r.decoded()?.header.shopper_id() == shopper.id =>
+                    {
                         Ok(SubmitOutcome::Duplicate(r.acknowledgement))
                     }
                     _ => Err(ApiError::not_found("upload")),

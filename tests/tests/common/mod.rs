@@ -6,6 +6,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use rand_core::UnwrapErr;
+use sealdrop_client::Client;
+use sealdrop_proto::SecretIdentity;
+use sealdrop_proto::report::{AttachmentMeta, ReportContent, ReportSealer};
+
 /// A binary built by `cargo build --workspace --bins` (scripts/test does
 /// that first): next to this test's `deps/` directory.
 pub fn bin(name: &str) -> PathBuf {
@@ -124,4 +129,61 @@ impl Staff {
     pub fn dir(&self) -> PathBuf {
         self.home.path().join("h")
     }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn rng() -> UnwrapErr<getrandom::SysRng> {
+    UnwrapErr(getrandom::SysRng)
+}
+
+/// Seals and submits a report with attachments as `key` (signed in on `client`).
+pub fn submit(
+    client: &Client,
+    key: &SecretIdentity,
+    program: &str,
+    answers: &[u8],
+    files: &[(&str, &[u8])],
+) -> String {
+    let descriptor = client.descriptor(&program.parse().unwrap()).unwrap();
+    let mut sealer =
+        ReportSealer::new(key, descriptor.unverified_body(), now() * 1000, &mut rng()).unwrap();
+    let content = ReportContent {
+        answers: answers.to_vec(),
+        attachments: files
+            .iter()
+            .map(|(name, _)| AttachmentMeta {
+                file_name: (*name).to_owned(),
+                captured_at: Some(now()),
+                media_type: "image/jpeg".into(),
+            })
+            .collect(),
+    };
+    let mut streams = vec![Vec::new()];
+    sealer.seal_content(&content, &mut streams[0]).unwrap();
+    for (_, bytes) in files {
+        let mut out = Vec::new();
+        sealer.seal_attachment(&mut &bytes[..], &mut out).unwrap();
+        streams.push(out);
+    }
+    let (sealed, _) = sealer.finish(&mut rng()).unwrap();
+    let refs: Vec<&[u8]> = streams.iter().map(Vec::as_slice).collect();
+    client.submit(&sealed, &refs).unwrap();
+    sealed.report_id().to_string()
+}
+
+/// An operator token from the server's own command.
+pub fn operator_token(server: &Server, role: &str) -> String {
+    let out = Command::new(bin("sealdrop-server"))
+        .args(["invite", "--role", role, "--json", "--data"])
+        .arg(&server.data)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["token"].as_str().unwrap().to_owned()
 }

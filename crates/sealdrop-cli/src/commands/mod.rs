@@ -1,5 +1,6 @@
 //! One module per group of commands; `run` dispatches.
 
+mod audit;
 mod fetch;
 mod identity;
 mod inbox;
@@ -13,7 +14,7 @@ use anyhow::{Context as _, Result};
 use sealdrop_client::Client;
 use sealdrop_proto::SecretIdentity;
 
-use crate::cli::{Cli, Command, InviteCommand, ManagersCommand, ProgramCommand};
+use crate::cli::{AuditCommand, Cli, Command, InviteCommand, ManagersCommand, ProgramCommand};
 use crate::home::{Home, State};
 use crate::output::Out;
 
@@ -81,6 +82,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inbox { program, since } => {
             inbox::inbox(&ctx, program.as_deref(), since.as_deref())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let failed = audit::verify(&ctx)?;
+            if failed > 0 {
+                eprintln!("error: {failed} item(s) failed verification (listed above)");
+                return Ok(ExitCode::from(2));
+            }
+            Ok(())
         }
         Command::Fetch { program, out } => {
             let failed = fetch::fetch(&ctx, program.as_deref(), &out)?;

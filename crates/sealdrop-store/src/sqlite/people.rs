@@ -164,11 +164,16 @@ pub(super) fn person_from_row(r: &Row<'_>, records: bool) -> Result<(u64, Person
     let shopper = if records {
         let invite: Option<Vec<u8>> = r.get(9)?;
         let enrolment: Option<Vec<u8>> = r.get(10)?;
+        // A record that no longer decodes is shown as missing, for the
+        // auditor to name; it does not fail the whole listing.
         match (invite, enrolment) {
-            (Some(i), Some(e)) => Some(ShopperRecord {
-                invite: decode(&i)?,
-                enrolment: decode(&e)?,
-            }),
+            (Some(i), Some(e)) => match (decode(&i), decode(&e)) {
+                (Ok(invite), Ok(enrolment)) => Some(ShopperRecord { invite, enrolment }),
+                _ => {
+                    tracing::warn!("a stored shopper enrolment does not decode");
+                    None
+                }
+            },
             _ => None,
         }
     } else {

@@ -276,8 +276,9 @@ pub(super) fn stream_part(
     .optional()?)
 }
 
-pub(super) const REPORT_COLUMNS: &str = "seq, record, program_id, received_at, acknowledgement,
-    purged_at, purge_version, purge_days, deleted_at, deletion";
+/// Columns of `reports r`, in the order `report_from_row` reads them.
+pub(super) const REPORT_COLUMNS: &str = "r.seq, r.record, r.program_id, r.received_at,
+    r.acknowledgement, r.purged_at, r.purge_version, r.purge_days, r.deleted_at, r.deletion, r.id";
 
 pub(super) fn report_from_row(r: &Row<'_>) -> Result<(u64, StoredReport), StoreError> {
     let record: Vec<u8> = r.get(1)?;
@@ -298,7 +299,8 @@ pub(super) fn report_from_row(r: &Row<'_>) -> Result<(u64, StoredReport), StoreE
     Ok((
         to_u64(r.get(0)?),
         StoredReport {
-            record: decode(&record)?,
+            id: ReportId::from_bytes(array(r.get(10)?)?),
+            record,
             program: ProgramId::from_bytes(array(r.get(2)?)?),
             received_at: to_u64(r.get(3)?),
             acknowledgement: r.get(4)?,
@@ -308,7 +310,7 @@ pub(super) fn report_from_row(r: &Row<'_>) -> Result<(u64, StoredReport), StoreE
 }
 
 pub(super) fn report(c: &Connection, id: &ReportId) -> Result<Option<StoredReport>, StoreError> {
-    let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1");
+    let sql = format!("SELECT {REPORT_COLUMNS} FROM reports r WHERE r.id = ?1");
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query([&id.as_bytes()[..]])?;
     match rows.next()? {

@@ -1,0 +1,175 @@
+//! `sealdrop audit verify` passes on an honest store, then names exactly
+//! what is wrong after the server's database is altered: a ciphertext
+//! byte, a report's signature, a shopper's enrolment record, a shopper
+//! inserted without an invite. An auditor never gets an envelope.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use sealdrop_client::Client;
+use sealdrop_proto::SecretIdentity;
+use sealdrop_proto::codec::Encode as _;
+use sealdrop_proto::invite::InviteBundle;
+
+fn failures(auditor: &Staff) -> Vec<(String, String)> {
+    let out = auditor.run(&["audit", "verify", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let list: Vec<(String, String)> = v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["item"].as_str().unwrap().to_owned(),
+                f["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(out.status.code(), Some(if list.is_empty() { 0 } else { 2 }));
+    list
+}
+
+#[test]
+fn audit_verify_catches_every_alteration() {
+    let server = Server::start();
+    let ada = Staff::new("ada");
+    ada.json(&["keygen", "--name", "Ada"]);
+    ada.json(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--token",
+        &server.first_token,
+    ]);
+    let q = ada.home.path().join("q.json");
+    std::fs::write(&q, b"{}").unwrap();
+    let program = ada.json(&[
+        "program",
+        "create",
+        "Visits",
+        "--questionnaire",
+        q.to_str().unwrap(),
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut reports = Vec::new();
+    let mut shoppers = Vec::new();
+    for _ in 0..2 {
+        let invite = ada.json(&["invite", "shopper", "--program", &program])["invite"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let key = SecretIdentity::generate(&mut rng());
+        let mut c = Client::new(&server.url).unwrap();
+        c.enrol_shopper(&InviteBundle::parse(&invite, now()).unwrap(), &key)
+            .unwrap();
+        c.sign_in(&key).unwrap();
+        for n in 0..2 {
+            reports.push(submit(
+                &c,
+                &key,
+                &program,
+                format!("{{\"n\":{n}}}").as_bytes(),
+                &[("p.jpg", b"JPEG")],
+            ));
+        }
+        shoppers.push(key);
+    }
+
+    let auditor = Staff::new("audit");
+    auditor.json(&["keygen", "--name", "Auditor"]);
+    auditor.json(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--token",
+        &operator_token(&server, "auditor"),
+    ]);
+    assert!(failures(&auditor).is_empty());
+    let summary = auditor.json(&["audit", "verify"]);
+    assert_eq!(summary["reports"], 4);
+    assert!(summary["ciphertext_bytes"].as_u64().unwrap() > 0);
+
+    // An auditor can fetch no envelope.
+    let out = auditor.home.path().join("out");
+    let err = auditor.fails(&["fetch", "--out", out.to_str().unwrap()]);
+    assert!(err.contains("forbidden"), "{err}");
+
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let id = |r: &str| {
+        r.parse::<sealdrop_proto::ReportId>()
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    };
+
+    // A ciphertext byte.
+    db.execute(
+        "UPDATE chunks SET data = CAST(zeroblob(length(data)) AS BLOB)
+         WHERE blob = (SELECT blob FROM reports WHERE id = ?1) AND stream = 1",
+        [id(&reports[0])],
+    )
+    .unwrap();
+    let f = failures(&auditor);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, format!("report {}", reports[0]));
+    assert!(f[0].1.contains("stream 1's ciphertext"), "{f:?}");
+
+    // A report's signature (the record's last byte).
+    db.execute(
+        "UPDATE reports SET record = CAST(substr(record, 1, length(record) - 1) || X'00' AS BLOB) WHERE id = ?1",
+        [id(&reports[1])],
+    )
+    .unwrap();
+    let f = failures(&auditor);
+    assert!(
+        f.iter()
+            .any(|(w, r)| *w == format!("report {}", reports[1]) && r.contains("signature")),
+        "{f:?}"
+    );
+
+    // A shopper's enrolment record.
+    db.execute(
+        "UPDATE people SET enrolment = CAST(substr(enrolment, 1, length(enrolment) - 1) || X'00' AS BLOB) WHERE id = ?1",
+        [&shoppers[1].id().as_bytes()[..]],
+    )
+    .unwrap();
+    let f = failures(&auditor);
+    assert!(
+        f.iter()
+            .any(|(w, _)| *w == format!("shopper {}", shoppers[1].id())),
+        "{f:?}"
+    );
+    assert!(
+        f.iter()
+            .any(|(w, r)| *w == format!("report {}", reports[3])
+                && r.contains("not a shopper enrolled")),
+        "{f:?}"
+    );
+
+    // A shopper inserted without an invite.
+    let rogue = SecretIdentity::generate(&mut rng());
+    let program_id: sealdrop_proto::ProgramId = program.parse().unwrap();
+    db.execute(
+        "INSERT INTO people (id, identity, role, org_id, enrolled_at, program_id)
+         VALUES (?1, ?2, 'shopper', (SELECT org_id FROM programs WHERE id = ?3), ?4, ?3)",
+        rusqlite::params![
+            &rogue.id().as_bytes()[..],
+            rogue.public().to_bytes(),
+            &program_id.as_bytes()[..],
+            now() as i64
+        ],
+    )
+    .unwrap();
+    let f = failures(&auditor);
+    assert!(
+        f.iter()
+            .any(|(w, r)| *w == format!("shopper {}", rogue.id())
+                && r.contains("not enrolled through a manager")),
+        "{f:?}"
+    );
+}
