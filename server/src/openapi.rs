@@ -28,6 +28,8 @@ use crate::handlers::{audit, auth, enrol, meta, people, programs, reports, uploa
         programs::update,
         programs::descriptors,
         programs::grant,
+        programs::put_questionnaire,
+        programs::questionnaire,
         reports::submit,
         reports::inbox,
         reports::release,

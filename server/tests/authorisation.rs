@@ -123,6 +123,18 @@ fn every_role_against_every_endpoint() {
             Some("{}"),
             &["manager"],
         ),
+        (
+            "PUT",
+            format!("/v1/programs/{p}/questionnaire"),
+            Some("{}"),
+            &["manager"],
+        ),
+        (
+            "GET",
+            format!("/v1/programs/{p}/questionnaire"),
+            None,
+            &["manager", "staff", "auditor", "shopper"],
+        ),
         ("POST", "/v1/reports".into(), None, &["shopper"]),
         (
             "GET",

@@ -43,8 +43,7 @@ fn audit_verify_catches_every_alteration() {
         "--token",
         &server.first_token,
     ]);
-    let q = ada.home.path().join("q.json");
-    std::fs::write(&q, b"{}").unwrap();
+    let q = example_questionnaire(ada.home.path(), 1);
     let program = ada.json(&[
         "program",
         "create",

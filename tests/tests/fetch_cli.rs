@@ -26,8 +26,7 @@ fn fetch_verifies_decrypts_and_refuses_what_fails() {
         "--token",
         &server.first_token,
     ]);
-    let q = ada.home.path().join("q.json");
-    std::fs::write(&q, b"{}").unwrap();
+    let q = example_questionnaire(ada.home.path(), 1);
     let program = ada.json(&[
         "program",
         "create",

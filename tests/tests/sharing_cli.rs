@@ -59,8 +59,7 @@ fn submit(server: &Server, invite: &str) {
 fn managers_grants_and_revocation() {
     let server = Server::start();
     let (ada, _, _) = enrolled(&server, "Ada", &server.first_token);
-    let q = ada.home.path().join("q.json");
-    std::fs::write(&q, b"{\"version\":1}").unwrap();
+    let q = example_questionnaire(ada.home.path(), 1);
     let program = ada.json(&[
         "program",
         "create",
@@ -89,14 +88,24 @@ fn managers_grants_and_revocation() {
         "{text}"
     );
 
-    // Questionnaire and retention changes are new, chained versions.
+    // Questionnaire and retention changes are new, chained versions; the
+    // questionnaire's own version must go up.
+    let q2 = example_questionnaire(ada.home.path(), 2);
+    let err = ada.fails(&[
+        "program",
+        "update",
+        &program,
+        "--questionnaire",
+        q.to_str().unwrap(),
+    ]);
+    assert!(err.contains("version must be above"), "{err}");
     assert_eq!(
         ada.json(&[
             "program",
             "update",
             &program,
             "--questionnaire",
-            q.to_str().unwrap()
+            q2.to_str().unwrap()
         ])["questionnaire_version"],
         2
     );

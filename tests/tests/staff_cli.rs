@@ -62,8 +62,7 @@ fn a_manager_creates_a_program_invites_a_reviewer_and_a_shopper() {
         .contains("bad-token")
     );
 
-    let questionnaire = ada.home.path().join("questionnaire.json");
-    std::fs::write(&questionnaire, br#"{"version":1,"sections":[]}"#).unwrap();
+    let questionnaire = example_questionnaire(ada.home.path(), 1);
     let created = ada.json(&[
         "program",
         "create",

@@ -16,6 +16,7 @@ pub const SHOPPER_INVITES: &str = "/v1/invites/shopper";
 pub const PROGRAMS: &str = "/v1/programs";
 pub const PROGRAM_DESCRIPTOR: &str = "/v1/programs/{program}/descriptor";
 pub const PROGRAM_DESCRIPTORS: &str = "/v1/programs/{program}/descriptors";
+pub const PROGRAM_QUESTIONNAIRE: &str = "/v1/programs/{program}/questionnaire";
 pub const PROGRAM_GRANTS: &str = "/v1/programs/{program}/grants";
 pub const REPORTS: &str = "/v1/reports";
 pub const REPORT: &str = "/v1/reports/{report}";

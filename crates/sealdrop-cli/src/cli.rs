@@ -89,6 +89,23 @@ pub enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// The answers of every fetched report of a program as one table, with
+    /// each report's score.
+    #[command(
+        after_help = "Examples:\n  sealdrop export --program sdp… --format csv --out findings.csv\n  sealdrop export --program sdp… --format json"
+    )]
+    Export {
+        #[arg(long)]
+        program: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// The folder `fetch` wrote to (default: the last one).
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
+        /// Write here (mode 0600) instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Auditors: check everything the server holds, decrypting nothing.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -130,6 +147,12 @@ pub enum ProgramCommand {
     /// A new retention period, in days.
     #[command(after_help = "Example:\n  sealdrop program set-retention sdp… 180")]
     SetRetention { program: String, days: u32 },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

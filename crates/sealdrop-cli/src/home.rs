@@ -22,6 +22,9 @@ pub struct State {
     /// one, or one that does not chain from it, is refused.
     #[serde(default)]
     pub programs: BTreeMap<String, B64>,
+    /// Where `fetch` last wrote reports: `export` reads from there.
+    #[serde(default)]
+    pub fetched_to: Option<PathBuf>,
 }
 
 impl State {

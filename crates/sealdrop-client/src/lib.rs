@@ -306,6 +306,36 @@ impl Client {
         )
     }
 
+    /// Uploads the questionnaire a descriptor of the program signs.
+    pub fn put_questionnaire(&self, program: &ProgramId, body: &[u8]) -> Result<()> {
+        Self::empty(
+            self.auth(
+                self.agent
+                    .put(self.url(&r::fill(r::PROGRAM_QUESTIONNAIRE, &[&program.to_string()]))),
+            )
+            .content_type("application/json")
+            .send(body)?,
+        )
+    }
+
+    /// The program's current questionnaire, byte for byte. The caller
+    /// checks it against the digest its verified descriptor signs.
+    pub fn questionnaire(&self, program: &ProgramId, digest: Option<&[u8; 32]>) -> Result<Vec<u8>> {
+        let mut path = r::fill(r::PROGRAM_QUESTIONNAIRE, &[&program.to_string()]);
+        if let Some(d) = digest {
+            path.push_str("?digest=");
+            path.push_str(&data_encoding::HEXLOWER.encode(d));
+        }
+        let mut res = self.auth(self.agent.get(self.url(&path))).call()?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        res.body_mut()
+            .read_to_vec()
+            .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
     pub fn grant(&self, program: &ProgramId, upload: &GrantUpload) -> Result<GrantAccepted> {
         self.post(&r::fill(r::PROGRAM_GRANTS, &[&program.to_string()]), upload)
     }

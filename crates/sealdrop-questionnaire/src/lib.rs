@@ -215,10 +215,8 @@ impl Questionnaire {
                         ));
                     }
                 }
-                if let (Some(min), Some(max)) = (q.min, q.max) {
-                    if min > max {
-                        out.push(problem(at, "min is above max"));
-                    }
+                if q.min.zip(q.max).is_some_and(|(min, max)| min > max) {
+                    out.push(problem(at, "min is above max"));
                 }
                 if let Some(cond) = &q.show_if {
                     match seen.get(cond.question.as_str()) {
@@ -327,7 +325,7 @@ fn question_score(q: &Question, v: &Value) -> Option<f64> {
     let option_score = |id: &Value| {
         q.options
             .iter()
-            .find(|o| Value::from(o.id.as_str()) == *id)
+            .find(|o| id.as_str() == Some(o.id.as_str()))
             .map(|o| o.score)
     };
     match (q.kind, v) {

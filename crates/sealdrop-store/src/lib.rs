@@ -84,6 +84,20 @@ pub trait Store: Send + Sync {
         version: u64,
     ) -> Result<Option<SignedDescriptor>, StoreError>;
     fn descriptors(&self, id: &ProgramId) -> Result<Vec<SignedDescriptor>, StoreError>;
+    /// Stores a questionnaire under its digest (the caller checked that a
+    /// descriptor of the program signs it). Storing the same one again is
+    /// no change.
+    fn put_questionnaire(
+        &self,
+        program: &ProgramId,
+        digest: [u8; 32],
+        body: Vec<u8>,
+    ) -> Result<(), StoreError>;
+    fn questionnaire(
+        &self,
+        program: &ProgramId,
+        digest: [u8; 32],
+    ) -> Result<Option<Vec<u8>>, StoreError>;
 
     // Reports.
     /// Stores a verified report atomically and durably, or returns the

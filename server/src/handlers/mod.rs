@@ -50,6 +50,12 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::PROGRAM_DESCRIPTORS, || {
         web::get().to(programs::descriptors)
     }),
+    (Method::PUT, r::PROGRAM_QUESTIONNAIRE, || {
+        web::put().to(programs::put_questionnaire)
+    }),
+    (Method::GET, r::PROGRAM_QUESTIONNAIRE, || {
+        web::get().to(programs::questionnaire)
+    }),
     (Method::POST, r::PROGRAM_GRANTS, || {
         web::post().to(programs::grant)
     }),

@@ -341,3 +341,87 @@ pub async fn grant(
     .await?;
     Ok(HttpResponse::Ok().json(accepted))
 }
+
+/// The largest questionnaire accepted.
+const MAX_QUESTIONNAIRE: usize = 1024 * 1024;
+
+#[utoipa::path(put, path = "/v1/programs/{program}/questionnaire", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)")),
+    request_body(content = Vec<u8>, content_type = "application/json", description = "the questionnaire document, byte for byte"),
+    responses((status = 204), (status = 400, body = sealdrop_api::ErrorBody)))]
+pub async fn put_questionnaire(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let manager = caller.require(&[Role::Manager])?.clone();
+    let id = parse_program(&path)?;
+    if body.len() > MAX_QUESTIONNAIRE {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            "A questionnaire is at most 1 MiB.",
+        ));
+    }
+    blocking(&state, move |s| {
+        visible_program(s, &manager, &id)?;
+        let digest = sealdrop_proto::hash::questionnaire_digest(&body);
+        let signed = s
+            .store
+            .descriptors(&id)?
+            .iter()
+            .any(|d| d.unverified_body().questionnaire_digest == digest);
+        if !signed {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "No descriptor version of this program signs this questionnaire's digest.",
+            ));
+        }
+        Ok(s.store.put_questionnaire(&id, digest, body.to_vec())?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v1/programs/{program}/questionnaire?digest=HEX`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct QuestionnaireQuery {
+    /// An earlier version's digest (hex); default: the current one.
+    pub digest: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/programs/{program}/questionnaire", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)"), QuestionnaireQuery),
+    responses((status = 200, description = "the current descriptor's questionnaire, byte for byte; check its digest", content_type = "application/json"),
+              (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn questionnaire(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<QuestionnaireQuery>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(READERS)?.clone();
+    let id = parse_program(&path)?;
+    let wanted = query
+        .digest
+        .as_deref()
+        .map(|hex| {
+            data_encoding::HEXLOWER_PERMISSIVE
+                .decode(hex.as_bytes())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .ok_or_else(|| ApiError::malformed("digest", "not 64 hex digits"))
+        })
+        .transpose()?;
+    let body = blocking(&state, move |s| {
+        let program = visible_program(s, &who, &id)?;
+        let digest = wanted.unwrap_or(program.current.unverified_body().questionnaire_digest);
+        s.store
+            .questionnaire(&id, digest)?
+            .ok_or_else(|| ApiError::not_found("questionnaire"))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}

@@ -242,6 +242,10 @@ impl Deployment {
         .sign(&manager.key)
         .unwrap();
         manager.client.create_program(&v1).unwrap();
+        manager
+            .client
+            .put_questionnaire(&program, b"{\"questions\":[]}")
+            .unwrap();
         let staff_token = manager.client.issue_staff_token().unwrap().token;
         let staff = enrol(&server, &staff_token);
         let mut next = ProgramDescriptor::successor(&v1, now());

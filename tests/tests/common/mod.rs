@@ -187,3 +187,23 @@ pub fn operator_token(server: &Server, role: &str) -> String {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["token"].as_str().unwrap().to_owned()
 }
+
+/// The example questionnaire from docs/examples, with `version`, written to
+/// `dir`; returns its path.
+pub fn example_questionnaire(dir: &Path, version: u32) -> PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/questionnaire.json"),
+    )
+    .unwrap();
+    let mut q: serde_json::Value = serde_json::from_str(&text).unwrap();
+    q["version"] = version.into();
+    let path = dir.join(format!("questionnaire-v{version}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&q).unwrap()).unwrap();
+    path
+}
+
+/// The example report's answers from docs/examples.
+pub fn example_report() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/report.json"))
+        .unwrap()
+}

@@ -214,6 +214,7 @@ fn fetch_one(
             "signature": "valid (Ed25519, strict)",
             "inviting_manager": manager_id.to_string(),
             "descriptor_version": record.header().descriptor_version,
+            "questionnaire_digest": hex(&core.questionnaire_digest),
             "created_at": core.created_at,
             "received_at": ack_body.received_at,
             "record_hash": hex(&record.record().hash()),
@@ -235,7 +236,7 @@ fn fetch_one(
     Ok(folder)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -272,6 +273,7 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
             Err(e) => failed.push((entry.report.clone(), format!("{e:#}"))),
         }
     }
+    state.fetched_to = Some(out.to_path_buf());
     ctx.home.save(&state)?;
     ctx.out.show(
         || {

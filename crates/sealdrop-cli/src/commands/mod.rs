@@ -1,6 +1,7 @@
 //! One module per group of commands; `run` dispatches.
 
 mod audit;
+mod export;
 mod fetch;
 mod identity;
 mod inbox;
@@ -83,6 +84,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inbox { program, since } => {
             inbox::inbox(&ctx, program.as_deref(), since.as_deref())
         }
+        Command::Export {
+            program,
+            format,
+            from,
+            out,
+        } => export::export(&ctx, &program, format, from.as_deref(), out.as_deref()),
         Command::Audit(AuditCommand::Verify) => {
             let failed = audit::verify(&ctx)?;
             if failed > 0 {

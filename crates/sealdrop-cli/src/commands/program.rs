@@ -16,24 +16,42 @@ pub fn parse_program(text: &str) -> Result<ProgramId> {
         .with_context(|| format!("{text:?} is not a program ID (they start with `sdp`)"))
 }
 
+/// Reads and checks a questionnaire file, listing every problem at once.
+pub fn read_questionnaire(path: &std::path::Path) -> Result<(Vec<u8>, u32)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match sealdrop_questionnaire::Questionnaire::parse(&bytes) {
+        Ok(q) => Ok((bytes, q.version)),
+        Err(problems) => {
+            let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+            bail!(
+                "{} has {} problem(s); nothing was changed:\n{}",
+                path.display(),
+                problems.len(),
+                list.join("\n")
+            )
+        }
+    }
+}
+
 pub fn create(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
-    let questionnaire = std::fs::read(&args.questionnaire)
-        .with_context(|| format!("cannot read {}", args.questionnaire.display()))?;
-    serde_json::from_slice::<serde_json::Value>(&questionnaire)
-        .with_context(|| format!("{} is not JSON", args.questionnaire.display()))?;
+    let (questionnaire, questionnaire_version) = read_questionnaire(&args.questionnaire)?;
     let (mut state, me, client) = ctx.connect()?;
-    let first = ProgramDescriptor::first(
+    let mut first = ProgramDescriptor::first(
         ProgramId::random(&mut rand_core::UnwrapErr(getrandom::SysRng)),
         &args.name,
         me.public(),
         questionnaire_digest(&questionnaire),
         args.retention_days,
         now(),
-    )?
-    .sign(&me)?;
+    )?;
+    first.questionnaire_version = questionnaire_version;
+    let first = first.sign(&me)?;
     client
         .create_program(&first)
         .context("the server refused the program")?;
+    client
+        .put_questionnaire(&first.unverified_body().program_id, &questionnaire)
+        .context("the server refused the questionnaire")?;
     state.pin(&first);
     ctx.home.save(&state)?;
     let id = first.unverified_body().program_id;
@@ -126,15 +144,22 @@ pub fn update_questionnaire(
     questionnaire: &std::path::Path,
 ) -> Result<()> {
     let id = parse_program(program)?;
-    let bytes = std::fs::read(questionnaire)
-        .with_context(|| format!("cannot read {}", questionnaire.display()))?;
-    serde_json::from_slice::<serde_json::Value>(&bytes)
-        .with_context(|| format!("{} is not JSON", questionnaire.display()))?;
+    let (bytes, version) = read_questionnaire(questionnaire)?;
     let next = change(ctx, &id, |d| {
+        if version <= d.questionnaire_version {
+            bail!(
+                "the questionnaire's version must be above the current {}",
+                d.questionnaire_version
+            );
+        }
         d.questionnaire_digest = questionnaire_digest(&bytes);
-        d.questionnaire_version = d.questionnaire_version.saturating_add(1);
+        d.questionnaire_version = version;
         Ok(())
     })?;
+    let (_, _, client) = ctx.connect()?;
+    client
+        .put_questionnaire(&id, &bytes)
+        .context("the server refused the questionnaire")?;
     let d = next.unverified_body();
     ctx.out.show(
         || format!("Program {id}: questionnaire version {} in descriptor version {}.", d.questionnaire_version, d.version),

@@ -236,6 +236,24 @@ impl Store for SqliteStore {
         self.read(|c| programs::descriptors(c, id))
     }
 
+    fn put_questionnaire(
+        &self,
+        program: &ProgramId,
+        digest: [u8; 32],
+        body: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let program = *program;
+        self.write(move |c| programs::put_questionnaire(c, &program, digest, &body))
+    }
+
+    fn questionnaire(
+        &self,
+        program: &ProgramId,
+        digest: [u8; 32],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|c| programs::questionnaire(c, program, digest))
+    }
+
     fn submit(&self, submission: Submission) -> Result<SubmitOutcome, StoreError> {
         self.write(move |c| reports::submit(c, &submission))
     }

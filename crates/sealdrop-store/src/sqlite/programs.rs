@@ -175,3 +175,37 @@ pub(super) fn descriptors(
         .collect::<Result<_, _>>()?;
     rows.iter().map(|b| decode(b)).collect()
 }
+
+pub(super) fn put_questionnaire(
+    c: &Connection,
+    program: &ProgramId,
+    digest: [u8; 32],
+    body: &[u8],
+) -> Result<(), StoreError> {
+    if let Some(existing) = questionnaire(c, program, digest)? {
+        return if existing == body {
+            Ok(())
+        } else {
+            Err(StoreError::Invalid(
+                "a different questionnaire is stored under this digest",
+            ))
+        };
+    }
+    c.execute(
+        "INSERT INTO questionnaires (program_id, digest, body) VALUES (?1, ?2, ?3)",
+        params![&program.as_bytes()[..], &digest[..], body],
+    )?;
+    Ok(())
+}
+
+pub(super) fn questionnaire(
+    c: &Connection,
+    program: &ProgramId,
+    digest: [u8; 32],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT body FROM questionnaires WHERE program_id = ?1 AND digest = ?2")?
+            .query_row(params![&program.as_bytes()[..], &digest[..]], |r| r.get(0))
+            .optional()?,
+    )
+}

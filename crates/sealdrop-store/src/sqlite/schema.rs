@@ -5,7 +5,8 @@ use rusqlite::Connection;
 
 use crate::StoreError;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE organisations (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -154,7 +155,17 @@ CREATE TABLE releases (
     person_id   BLOB NOT NULL,
     released_at INTEGER NOT NULL
 );
-"#];
+"#,
+    // 2: questionnaires, by the digest their program's descriptor signs.
+    r#"
+CREATE TABLE questionnaires (
+    program_id  BLOB NOT NULL REFERENCES programs(id),
+    digest      BLOB NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (program_id, digest)
+) WITHOUT ROWID;
+"#,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
