@@ -28,6 +28,8 @@ use crate::handlers::{audit, auth, enrol, meta, people, programs, reports, uploa
         programs::update,
         programs::descriptors,
         programs::grant,
+        programs::shoppers,
+        programs::revoke_shopper,
         programs::put_questionnaire,
         programs::questionnaire,
         reports::submit,

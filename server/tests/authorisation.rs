@@ -36,6 +36,9 @@ fn every_role_against_every_endpoint() {
         .submit(&sealed.report, &sealed.stream_refs())
         .unwrap();
 
+    // A second shopper, for the revocation endpoint.
+    let spare = invite_shopper(&d.server, &d.manager, &d.v2);
+
     // An upload in progress, for the upload endpoints.
     let pending = seal(&d.shopper.key, &d.v2, b"{}", &[]);
     d.shopper.client.begin_upload(&pending.report).unwrap();
@@ -134,6 +137,18 @@ fn every_role_against_every_endpoint() {
             format!("/v1/programs/{p}/questionnaire"),
             None,
             &["manager", "staff", "auditor", "shopper"],
+        ),
+        (
+            "GET",
+            format!("/v1/programs/{p}/shoppers"),
+            None,
+            &["manager", "auditor"],
+        ),
+        (
+            "POST",
+            format!("/v1/programs/{p}/shoppers/{}/revocation", spare.key.id()),
+            None,
+            &["manager"],
         ),
         ("POST", "/v1/reports".into(), None, &["shopper"]),
         (

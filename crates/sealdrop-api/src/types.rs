@@ -292,6 +292,15 @@ pub struct PieceQuery {
     pub offset: u64,
 }
 
+/// A shopper of a program, as its managers and auditors see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ShopperEntry {
+    pub person: String,
+    pub enrolled_at: u64,
+    pub disabled: bool,
+}
+
 /// One report the caller may read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -109,6 +109,19 @@ pub enum Command {
     /// Auditors: check everything the server holds, decrypting nothing.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Who can read each program, and since when.
+    #[command(after_help = "Example:\n  sealdrop access --program sdp…")]
+    Access {
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// Auditors: every stored report a person's key could read (after a
+    /// laptop is lost or a key leaks).
+    #[command(after_help = "Example:\n  sealdrop exposure sd…")]
+    Exposure { person: String },
+    /// A program's shoppers.
+    #[command(subcommand)]
+    Shopper(ShopperCommand),
     /// The reports you may read.
     #[command(after_help = "Example:\n  sealdrop inbox --program sdp… --since 2026-11-01")]
     Inbox {
@@ -149,6 +162,24 @@ pub enum ProgramCommand {
     SetRetention { program: String, days: u32 },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ShopperCommand {
+    /// The shoppers enrolled in a program.
+    #[command(after_help = "Example:\n  sealdrop shopper list --program sdp…")]
+    List {
+        #[arg(long)]
+        program: String,
+    },
+    /// Stop a shopper (a lost laptop, a dismissed shopper): they can no
+    /// longer sign in or submit.
+    #[command(after_help = "Example:\n  sealdrop shopper revoke --program sdp… sd…")]
+    Revoke {
+        #[arg(long)]
+        program: String,
+        shopper: String,
+    },
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ExportFormat {
     Csv,
@@ -162,6 +193,15 @@ pub enum AuditCommand {
     /// failure.
     #[command(after_help = "Example:\n  sealdrop audit verify")]
     Verify,
+    /// Who fetched which report, when; `--alerts` flags bursts (an hour
+    /// with 20 or more fetches and over three times the person's usual).
+    #[command(after_help = "Example:\n  sealdrop audit access-log --alerts")]
+    AccessLog {
+        #[arg(long)]
+        program: Option<String>,
+        #[arg(long)]
+        alerts: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

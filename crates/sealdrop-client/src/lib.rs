@@ -336,6 +336,25 @@ impl Client {
             .map_err(|e| ClientError::Transport(e.to_string()))
     }
 
+    pub fn shoppers(&self, program: &ProgramId) -> Result<Vec<ShopperEntry>> {
+        self.get(&r::fill(r::PROGRAM_SHOPPERS, &[&program.to_string()]))
+    }
+
+    /// Disables a shopper of the program (a lost laptop, a dismissed shopper).
+    pub fn revoke_shopper(
+        &self,
+        program: &ProgramId,
+        shopper: &sealdrop_proto::PersonId,
+    ) -> Result<()> {
+        Self::empty(
+            self.auth(self.agent.post(self.url(&r::fill(
+                r::PROGRAM_SHOPPER_REVOCATION,
+                &[&program.to_string(), &shopper.to_string()],
+            ))))
+            .send_empty()?,
+        )
+    }
+
     pub fn grant(&self, program: &ProgramId, upload: &GrantUpload) -> Result<GrantAccepted> {
         self.post(&r::fill(r::PROGRAM_GRANTS, &[&program.to_string()]), upload)
     }

@@ -41,6 +41,8 @@ pub trait Store: Send + Sync {
     fn person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
     /// As [`Store::person`], with a shopper's signed invite and enrolment.
     fn person_record(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
+    /// The shoppers enrolled in a program.
+    fn shoppers(&self, program: &ProgramId) -> Result<Vec<Person>, StoreError>;
     /// Disables a person and ends their sessions. False when unknown.
     fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError>;
 

@@ -56,6 +56,12 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::PROGRAM_QUESTIONNAIRE, || {
         web::get().to(programs::questionnaire)
     }),
+    (Method::GET, r::PROGRAM_SHOPPERS, || {
+        web::get().to(programs::shoppers)
+    }),
+    (Method::POST, r::PROGRAM_SHOPPER_REVOCATION, || {
+        web::post().to(programs::revoke_shopper)
+    }),
     (Method::POST, r::PROGRAM_GRANTS, || {
         web::post().to(programs::grant)
     }),

@@ -425,3 +425,63 @@ pub async fn questionnaire(
         .content_type("application/json")
         .body(body))
 }
+
+#[utoipa::path(get, path = "/v1/programs/{program}/shoppers", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)")),
+    responses((status = 200, body = Vec<sealdrop_api::ShopperEntry>)))]
+pub async fn shoppers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(&[Role::Manager, Role::Auditor])?.clone();
+    let id = parse_program(&path)?;
+    let list = blocking(&state, move |s| {
+        visible_program(s, &who, &id)?;
+        Ok(s.store.shoppers(&id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(
+        list.into_iter()
+            .map(|p| sealdrop_api::ShopperEntry {
+                person: p.id.to_string(),
+                enrolled_at: p.enrolled_at,
+                disabled: p.disabled,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/programs/{program}/shoppers/{person}/revocation", tag = "programs",
+    params(("program" = String, Path, description = "program ID (sdp…)"),
+           ("person" = String, Path, description = "the shopper's pseudonym (sd…)")),
+    responses((status = 204), (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn revoke_shopper(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let manager = caller.require(&[Role::Manager])?.clone();
+    let (program, person) = path.into_inner();
+    let id = parse_program(&program)?;
+    let person: PersonId = person.parse().map_err(|_| ApiError::not_found("shopper"))?;
+    blocking(&state, move |s| {
+        let program = visible_program(s, &manager, &id)?;
+        if !program.current.unverified_body().is_manager(&manager.id) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "Only a manager of this program may revoke its shoppers.",
+            ));
+        }
+        let shopper = s
+            .store
+            .person(&person)?
+            .filter(|p| p.role == Role::Shopper && p.program == Some(id))
+            .ok_or_else(|| ApiError::not_found("shopper"))?;
+        s.store.disable_person(&shopper.id, now())?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!("shopper revoked by a manager");
+    Ok(HttpResponse::NoContent().finish())
+}

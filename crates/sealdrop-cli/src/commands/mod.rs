@@ -6,6 +6,7 @@ mod fetch;
 mod identity;
 mod inbox;
 mod invite;
+mod oversight;
 mod program;
 mod sharing;
 
@@ -15,7 +16,9 @@ use anyhow::{Context as _, Result};
 use sealdrop_client::Client;
 use sealdrop_proto::SecretIdentity;
 
-use crate::cli::{AuditCommand, Cli, Command, InviteCommand, ManagersCommand, ProgramCommand};
+use crate::cli::{
+    AuditCommand, Cli, Command, InviteCommand, ManagersCommand, ProgramCommand, ShopperCommand,
+};
 use crate::home::{Home, State};
 use crate::output::Out;
 
@@ -90,6 +93,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             from,
             out,
         } => export::export(&ctx, &program, format, from.as_deref(), out.as_deref()),
+        Command::Access { program } => oversight::access(&ctx, program.as_deref()),
+        Command::Exposure { person } => oversight::exposure(&ctx, &person),
+        Command::Shopper(ShopperCommand::List { program }) => {
+            oversight::shopper_list(&ctx, &program)
+        }
+        Command::Shopper(ShopperCommand::Revoke { program, shopper }) => {
+            oversight::shopper_revoke(&ctx, &program, &shopper)
+        }
+        Command::Audit(AuditCommand::AccessLog { program, alerts }) => {
+            oversight::access_log(&ctx, program.as_deref(), alerts)
+        }
         Command::Audit(AuditCommand::Verify) => {
             let failed = audit::verify(&ctx)?;
             if failed > 0 {

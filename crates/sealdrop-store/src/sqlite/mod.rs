@@ -165,6 +165,10 @@ impl Store for SqliteStore {
         self.read(|c| people::person(c, id, true))
     }
 
+    fn shoppers(&self, program: &ProgramId) -> Result<Vec<Person>, StoreError> {
+        self.read(|c| people::shoppers(c, program))
+    }
+
     fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError> {
         let id = *id;
         self.write(move |c| people::disable(c, &id, now))

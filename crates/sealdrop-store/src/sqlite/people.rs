@@ -307,3 +307,17 @@ pub(super) fn register_invite(c: &Connection, i: &NewInvite) -> Result<(), Store
     }
     Ok(())
 }
+
+pub(super) fn shoppers(c: &Connection, program: &ProgramId) -> Result<Vec<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people p JOIN organisations o ON o.id = p.org_id
+         WHERE p.program_id = ?1 AND p.role = 'shopper' ORDER BY p.seq"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query([&program.as_bytes()[..]])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(person_from_row(r, false)?.1);
+    }
+    Ok(out)
+}
