@@ -177,6 +177,21 @@ fn managers_grants_and_revocation() {
         .contains("already")
     );
 
+    // The reviewer decrypts both, through envelopes the grant added.
+    let out = rita.home.path().join("out");
+    let fetched = rita.json(&["fetch", "--out", out.to_str().unwrap()]);
+    assert_eq!(fetched["fetched"].as_array().unwrap().len(), 2, "{fetched}");
+    for folder in fetched["fetched"].as_array().unwrap() {
+        let v: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                std::path::Path::new(folder.as_str().unwrap()).join("verification.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["envelope"], "added by a manager's grant");
+    }
+
     // Revocation ends access at once.
     let revoked = ada.json(&["revoke", "--all-programs", "--from", &rita_id]);
     assert_eq!(revoked["revoked"].as_array().unwrap().len(), 1);
@@ -189,4 +204,15 @@ fn managers_grants_and_revocation() {
             .iter()
             .all(|r| r["id"] != rita_id.as_str())
     );
+    // A shopper's next report is sealed to the new list, without her key:
+    // she never sees it, and fetching gives her nothing new.
+    let invite = ada.json(&["invite", "shopper", "--program", &program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    submit(&server, &invite);
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
+    let again = rita.json(&["fetch", "--out", out.to_str().unwrap()]);
+    assert_eq!(again["fetched"].as_array().unwrap().len(), 0);
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 3);
 }

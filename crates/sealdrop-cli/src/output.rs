@@ -16,3 +16,34 @@ impl Out {
         }
     }
 }
+
+/// A one-line progress counter on stderr, shown only on a terminal (and
+/// never with `--json`), so scripts and logs stay clean.
+pub struct Progress {
+    label: &'static str,
+    total: usize,
+    shown: bool,
+}
+
+impl Progress {
+    pub fn new(out: &Out, label: &'static str, total: usize) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            label,
+            total,
+            shown: !out.json && total > 1 && std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn at(&self, done: usize) {
+        if self.shown {
+            eprint!("\r{} {done}/{}", self.label, self.total);
+        }
+    }
+
+    pub fn finish(&self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
+}

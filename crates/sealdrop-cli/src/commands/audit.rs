@@ -187,12 +187,14 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
         ciphertext_bytes: 0,
     });
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let progress = crate::output::Progress::new(&ctx.out, "verifying reports", reports.len());
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(r) = reports.get(i) else { break };
+                    progress.at(i + 1);
                     let result = check_report(&client, r, &shoppers, &log_key);
                     if let Ok(mut c) = checked.lock() {
                         match result {
@@ -206,6 +208,7 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
             });
         }
     });
+    progress.finish();
     let checked = checked
         .into_inner()
         .map_err(|_| anyhow!("a checking thread failed"))?;

@@ -256,7 +256,9 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
     let mut chains: BTreeMap<String, Versions> = BTreeMap::new();
     let (mut written, mut skipped) = (Vec::new(), 0usize);
     let mut failed = Vec::new();
-    for entry in &entries {
+    let progress = crate::output::Progress::new(&ctx.out, "fetching", entries.len());
+    for (n, entry) in entries.iter().enumerate() {
+        progress.at(n + 1);
         if out.join(&entry.report).join("verification.json").exists() {
             skipped += 1;
             continue;
@@ -273,6 +275,7 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
             Err(e) => failed.push((entry.report.clone(), format!("{e:#}"))),
         }
     }
+    progress.finish();
     state.fetched_to = Some(out.to_path_buf());
     ctx.home.save(&state)?;
     ctx.out.show(
