@@ -118,9 +118,10 @@ fn audit_verify_catches_every_alteration() {
     assert_eq!(f[0].0, format!("report {}", reports[0]));
     assert!(f[0].1.contains("stream 1's ciphertext"), "{f:?}");
 
-    // A report's signature (the record's last byte).
+    // A report's signature (the record's last byte, always changed).
     db.execute(
-        "UPDATE reports SET record = CAST(substr(record, 1, length(record) - 1) || X'00' AS BLOB) WHERE id = ?1",
+        "UPDATE reports SET record = CAST(substr(record, 1, length(record) - 1)
+         || CASE WHEN substr(record, -1) = X'00' THEN X'01' ELSE X'00' END AS BLOB) WHERE id = ?1",
         [id(&reports[1])],
     )
     .unwrap();
@@ -133,7 +134,8 @@ fn audit_verify_catches_every_alteration() {
 
     // A shopper's enrolment record.
     db.execute(
-        "UPDATE people SET enrolment = CAST(substr(enrolment, 1, length(enrolment) - 1) || X'00' AS BLOB) WHERE id = ?1",
+        "UPDATE people SET enrolment = CAST(substr(enrolment, 1, length(enrolment) - 1)
+         || CASE WHEN substr(enrolment, -1) = X'00' THEN X'01' ELSE X'00' END AS BLOB) WHERE id = ?1",
         [&shoppers[1].id().as_bytes()[..]],
     )
     .unwrap();
