@@ -34,26 +34,7 @@ fn failures(auditor: &Staff) -> Vec<(String, String)> {
 #[test]
 fn audit_verify_catches_every_alteration() {
     let server = Server::start();
-    let ada = Staff::new("ada");
-    ada.json(&["keygen", "--name", "Ada"]);
-    ada.json(&[
-        "enroll",
-        "--server",
-        &server.url,
-        "--token",
-        &server.first_token,
-    ]);
-    let q = example_questionnaire(ada.home.path(), 1);
-    let program = ada.json(&[
-        "program",
-        "create",
-        "Visits",
-        "--questionnaire",
-        q.to_str().unwrap(),
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (ada, program) = manager_with_program(&server);
     let mut reports = Vec::new();
     let mut shoppers = Vec::new();
     for _ in 0..2 {

@@ -6,9 +6,6 @@
 mod common;
 
 use common::*;
-use sealdrop_client::Client;
-use sealdrop_proto::SecretIdentity;
-use sealdrop_proto::invite::InviteBundle;
 
 #[test]
 fn export_scores_and_defuses_formulas() {
@@ -50,16 +47,7 @@ fn export_scores_and_defuses_formulas() {
         .as_str()
         .unwrap()
         .to_owned();
-    let invite = ada.json(&["invite", "shopper", "--program", &program])["invite"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = SecretIdentity::generate(&mut rng());
-    let mut shopper = Client::new(&server.url).unwrap();
-    shopper
-        .enrol_shopper(&InviteBundle::parse(&invite, now()).unwrap(), &key)
-        .unwrap();
-    shopper.sign_in(&key).unwrap();
+    let (shopper, key) = new_shopper(&server, &ada, &program);
     // The shopper's CLI will fetch the questionnaire and check its digest.
     let fetched_q = shopper
         .questionnaire(&program.parse().unwrap(), None)

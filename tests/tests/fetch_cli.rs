@@ -12,43 +12,14 @@ use common::*;
 use sealdrop_client::Client;
 use sealdrop_proto::SecretIdentity;
 use sealdrop_proto::codec::Encode as _;
-use sealdrop_proto::invite::InviteBundle;
 
 #[test]
 fn fetch_verifies_decrypts_and_refuses_what_fails() {
     let server = Server::start();
-    let ada = Staff::new("ada");
-    ada.json(&["keygen", "--name", "Ada"]);
-    ada.json(&[
-        "enroll",
-        "--server",
-        &server.url,
-        "--token",
-        &server.first_token,
-    ]);
-    let q = example_questionnaire(ada.home.path(), 1);
-    let program = ada.json(&[
-        "program",
-        "create",
-        "Visits",
-        "--questionnaire",
-        q.to_str().unwrap(),
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (ada, program) = manager_with_program(&server);
 
     // An honest shopper, with a hostile attachment name.
-    let invite = ada.json(&["invite", "shopper", "--program", &program])["invite"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = SecretIdentity::generate(&mut rng());
-    let mut shopper = Client::new(&server.url).unwrap();
-    shopper
-        .enrol_shopper(&InviteBundle::parse(&invite, now()).unwrap(), &key)
-        .unwrap();
-    shopper.sign_in(&key).unwrap();
+    let (shopper, key) = new_shopper(&server, &ada, &program);
     let good = submit(
         &shopper,
         &key,

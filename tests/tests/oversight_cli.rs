@@ -5,19 +5,6 @@ mod common;
 
 use common::*;
 use sealdrop_client::Client;
-use sealdrop_proto::SecretIdentity;
-use sealdrop_proto::invite::InviteBundle;
-
-fn enrolled(server: &Server, name: &str, token: &str) -> (Staff, String, String) {
-    let p = Staff::new(&format!("{name} passphrase"));
-    let keys = p.json(&["keygen", "--name", name]);
-    p.json(&["enroll", "--server", &server.url, "--token", token]);
-    (
-        p,
-        keys["id"].as_str().unwrap().to_owned(),
-        keys["fingerprint"].as_str().unwrap().to_owned(),
-    )
-}
 
 #[test]
 fn who_can_read_what_and_bursts_of_fetching() {
@@ -59,16 +46,7 @@ fn who_can_read_what_and_bursts_of_fetching() {
     assert_eq!((since(&ada_id), since(&rita_id)), (1, 2));
 
     // A shopper submits 21 reports; the reviewer fetches them all at once.
-    let invite = ada.json(&["invite", "shopper", "--program", &program])["invite"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = SecretIdentity::generate(&mut rng());
-    let mut shopper = Client::new(&server.url).unwrap();
-    shopper
-        .enrol_shopper(&InviteBundle::parse(&invite, now()).unwrap(), &key)
-        .unwrap();
-    shopper.sign_in(&key).unwrap();
+    let (shopper, key) = new_shopper(&server, &ada, &program);
     for _ in 0..21 {
         submit(&shopper, &key, &program, &example_report(), &[]);
     }

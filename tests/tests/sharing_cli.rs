@@ -17,15 +17,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn enrolled(server: &Server, name: &str, token: &str) -> (Staff, String, String) {
-    let p = Staff::new(&format!("{name} passphrase"));
-    let keys = p.json(&["keygen", "--name", name]);
-    p.json(&["enroll", "--server", &server.url, "--token", token]);
-    let id = keys["id"].as_str().unwrap().to_owned();
-    let fp = keys["fingerprint"].as_str().unwrap().to_owned();
-    (p, id, fp)
-}
-
 fn submit(server: &Server, invite: &str) {
     let bundle = InviteBundle::parse(invite, now()).unwrap();
     let key = SecretIdentity::generate(&mut UnwrapErr(getrandom::SysRng));

@@ -207,3 +207,53 @@ pub fn example_report() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/report.json"))
         .unwrap()
 }
+
+/// A person who ran `keygen` and `enroll` with `token`: them, their ID and
+/// their fingerprint.
+pub fn enrolled(server: &Server, name: &str, token: &str) -> (Staff, String, String) {
+    let p = Staff::new(&format!("{name} passphrase"));
+    let keys = p.json(&["keygen", "--name", name]);
+    p.json(&["enroll", "--server", &server.url, "--token", token]);
+    (
+        p,
+        keys["id"].as_str().unwrap().to_owned(),
+        keys["fingerprint"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The first manager, enrolled with the first-run token, and a program
+/// with the example questionnaire.
+pub fn manager_with_program(server: &Server) -> (Staff, String) {
+    let (ada, _, _) = enrolled(server, "Ada", &server.first_token);
+    let q = example_questionnaire(ada.home.path(), 1);
+    let program = ada.json(&[
+        "program",
+        "create",
+        "Visits",
+        "--questionnaire",
+        q.to_str().unwrap(),
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (ada, program)
+}
+
+/// A shopper enrolled through an invite `manager` signs for `program`,
+/// signed in: their client and pseudonym key.
+pub fn new_shopper(server: &Server, manager: &Staff, program: &str) -> (Client, SecretIdentity) {
+    let invite = manager.json(&["invite", "shopper", "--program", program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = SecretIdentity::generate(&mut rng());
+    let mut client = Client::new(&server.url).unwrap();
+    client
+        .enrol_shopper(
+            &sealdrop_proto::invite::InviteBundle::parse(&invite, now()).unwrap(),
+            &key,
+        )
+        .unwrap();
+    client.sign_in(&key).unwrap();
+    (client, key)
+}
