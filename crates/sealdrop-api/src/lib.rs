@@ -8,6 +8,7 @@
 //! and each side decodes them strictly. See `docs/API.md`.
 
 mod b64;
+pub mod bulk;
 mod error;
 pub mod routes;
 mod types;

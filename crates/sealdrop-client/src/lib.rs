@@ -558,6 +558,34 @@ impl Client {
         self.page(r::AUDIT_GRANTS, after)
     }
 
+    /// A page of live reports' ciphertext (`sealdrop_api::bulk`) and the
+    /// cursor for the next one.
+    pub fn audit_ciphertext(&self, after: Option<u64>) -> Result<(Vec<bulk::Entry>, Option<u64>)> {
+        let path = match after {
+            Some(a) => format!("{}?after={a}", r::AUDIT_CIPHERTEXT),
+            None => r::AUDIT_CIPHERTEXT.to_owned(),
+        };
+        let mut res = self.auth(self.agent.get(self.url(&path))).call()?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        let next = res
+            .headers()
+            .get(bulk::NEXT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let bytes = res
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let entries = bulk::decode(&bytes)
+            .ok_or_else(|| ClientError::BadAnswer("a ciphertext page is malformed".into()))?;
+        Ok((entries, next))
+    }
+
     pub fn audit_releases(&self, after: Option<u64>) -> Result<Listing<AuditRelease>> {
         self.page(r::AUDIT_RELEASES, after)
     }

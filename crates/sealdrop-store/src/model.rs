@@ -267,3 +267,7 @@ pub struct FinishUpload {
     pub blob: i64,
     pub acknowledgement: Signed<Acknowledgement>,
 }
+
+/// A live report's ciphertext for auditors: its sequence number, ID, and
+/// streams (`None` when too large for a page).
+pub type CiphertextRow = (u64, ReportId, Option<Vec<Vec<u8>>>);

@@ -158,3 +158,34 @@ pub async fn releases(
     )
     .await
 }
+
+/// Pages of ciphertext stop after about this many bytes.
+const CIPHERTEXT_PAGE_BYTES: u64 = 32 * 1024 * 1024;
+
+#[utoipa::path(get, path = "/v1/audit/ciphertext", tag = "audit", params(Page),
+    responses((status = 200, description = "live reports' ciphertext (docs/API.md, sealdrop_api::bulk); the next cursor in the sealdrop-next header", content_type = "application/octet-stream")))]
+pub async fn ciphertext(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<Page>,
+) -> ApiResult<HttpResponse> {
+    let org = caller.require(&[Role::Auditor])?.organisation.id;
+    let p = page(&query);
+    let rows = blocking(&state, move |s| {
+        Ok(s.store.audit_ciphertext(org, p, CIPHERTEXT_PAGE_BYTES)?)
+    })
+    .await?;
+    let next = (!rows.is_empty())
+        .then(|| rows.last().map(|(seq, _, _)| *seq))
+        .flatten();
+    let entries: Vec<sealdrop_api::bulk::Entry> = rows
+        .into_iter()
+        .map(|(_, id, streams)| (*id.as_bytes(), streams))
+        .collect();
+    let mut response = HttpResponse::Ok();
+    response.content_type("application/octet-stream");
+    if let Some(next) = next {
+        response.insert_header((sealdrop_api::bulk::NEXT_HEADER, next.to_string()));
+    }
+    Ok(response.body(sealdrop_api::bulk::encode(&entries)))
+}

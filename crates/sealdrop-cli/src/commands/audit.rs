@@ -84,6 +84,7 @@ fn check_report(
     r: &AuditReport,
     shoppers: &BTreeMap<String, PublicIdentity>,
     log_key: &[u8; 32],
+    ciphertext: Option<&[Vec<u8>]>,
 ) -> Result<u64> {
     let record = ReportRecord::from_bytes(&r.record.0).context("the record is malformed")?;
     let core = record.header.core.clone();
@@ -111,10 +112,19 @@ fn check_report(
     }
     let mut bytes = 0;
     for (i, digest) in verified.record().streams.iter().enumerate() {
-        let mut reader = client.stream_reader(&core.report_id, u32::try_from(i)?)?;
-        verified
-            .check_ciphertext(i, &mut reader)
-            .map_err(|_| anyhow!("stream {i}'s ciphertext does not match the signed digest"))?;
+        let checked = match ciphertext {
+            Some(streams) => {
+                let stream = streams.get(i).map(Vec::as_slice).unwrap_or_default();
+                verified.check_ciphertext(i, &mut &stream[..])
+            }
+            None => {
+                let mut reader = client
+                    .stream_reader(&core.report_id, u32::try_from(i)?)
+                    .map_err(|e| anyhow!("the ciphertext cannot be read: {e}"))?;
+                verified.check_ciphertext(i, &mut reader)
+            }
+        };
+        checked.map_err(|_| anyhow!("stream {i}'s ciphertext does not match the signed digest"))?;
         bytes += digest.ciphertext_len;
     }
     Ok(bytes)
@@ -180,34 +190,65 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
         }
     }
 
-    // Reports: on both cores.
+    // Reports, on both cores: first those whose ciphertext comes in pages,
+    // then the rest (tombstoned, too large for a page, or missing).
     let reports = all_pages(|after| Ok(client.audit_reports(after)?))?;
+    let by_id: BTreeMap<&str, &AuditReport> =
+        reports.iter().map(|r| (r.report.as_str(), r)).collect();
     let checked = Mutex::new(Checked {
         failures: Vec::new(),
         ciphertext_bytes: 0,
     });
-    let next = std::sync::atomic::AtomicUsize::new(0);
     let progress = crate::output::Progress::new(&ctx.out, "verifying reports", reports.len());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(r) = reports.get(i) else { break };
-                    progress.at(i + 1);
-                    let result = check_report(&client, r, &shoppers, &log_key);
-                    if let Ok(mut c) = checked.lock() {
-                        match result {
-                            Ok(bytes) => c.ciphertext_bytes += bytes,
-                            Err(e) => c
-                                .failures
-                                .push((format!("report {}", r.report), format!("{e:#}"))),
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let run = |batch: &[(&AuditReport, Option<Vec<Vec<u8>>>)]| {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((r, ct)) = batch.get(i) else { break };
+                        progress.at(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                        let result = check_report(&client, r, &shoppers, &log_key, ct.as_deref());
+                        if let Ok(mut c) = checked.lock() {
+                            match result {
+                                Ok(bytes) => c.ciphertext_bytes += bytes,
+                                Err(e) => c
+                                    .failures
+                                    .push((format!("report {}", r.report), format!("{e:#}"))),
+                            }
                         }
                     }
-                }
-            });
+                });
+            }
+        });
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut after = None;
+    loop {
+        let (entries, next) = client.audit_ciphertext(after)?;
+        let batch: Vec<(&AuditReport, Option<Vec<Vec<u8>>>)> = entries
+            .into_iter()
+            .filter_map(|(id, streams)| {
+                let id = sealdrop_proto::ids::ReportId::from_bytes(id).to_string();
+                let r = *by_id.get(id.as_str())?;
+                seen.insert(id);
+                Some((r, streams))
+            })
+            .collect();
+        run(&batch);
+        match next {
+            Some(n) if n != after.unwrap_or(0) => after = Some(n),
+            _ => break,
         }
-    });
+    }
+    let rest: Vec<(&AuditReport, Option<Vec<Vec<u8>>>)> = reports
+        .iter()
+        .filter(|r| !seen.contains(&r.report))
+        .map(|r| (r, None))
+        .collect();
+    run(&rest);
     progress.finish();
     let checked = checked
         .into_inner()

@@ -98,3 +98,51 @@ pub(super) fn releases(
         })
         .collect()
 }
+
+pub(super) fn ciphertext(
+    c: &Connection,
+    org: i64,
+    page: AuditPage,
+    max_bytes: u64,
+) -> Result<Vec<CiphertextRow>, StoreError> {
+    let rows: Vec<(i64, Vec<u8>, i64, i64)> = c
+        .prepare_cached(
+            "SELECT r.seq, r.id, r.blob, r.size FROM reports r JOIN programs p ON p.id = r.program_id
+             WHERE r.seq > ?1 AND p.org_id = ?3 AND r.purged_at IS NULL AND r.deleted_at IS NULL
+             ORDER BY r.seq LIMIT ?2",
+        )?
+        .query_map(params![to_i64(page.after)?, page.limit, org], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut parts =
+        c.prepare_cached("SELECT stream, data FROM chunks WHERE blob = ?1 ORDER BY stream, part")?;
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for (seq, id, blob, size) in rows {
+        if total >= max_bytes && !out.is_empty() {
+            break;
+        }
+        let id = ReportId::from_bytes(array(id)?);
+        if to_u64(size) > max_bytes {
+            out.push((to_u64(seq), id, None));
+            continue;
+        }
+        let mut streams: Vec<Vec<u8>> = Vec::new();
+        let mut rows = parts.query([blob])?;
+        while let Some(r) = rows.next()? {
+            let stream = usize::try_from(r.get::<_, i64>(0)?)
+                .map_err(|_| StoreError::Backend("a stored stream index is negative".into()))?;
+            let data: Vec<u8> = r.get(1)?;
+            while streams.len() <= stream {
+                streams.push(Vec::new());
+            }
+            total += data.len() as u64;
+            if let Some(s) = streams.get_mut(stream) {
+                s.extend_from_slice(&data);
+            }
+        }
+        out.push((to_u64(seq), id, Some(streams)));
+    }
+    Ok(out)
+}

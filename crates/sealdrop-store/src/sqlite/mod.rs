@@ -373,6 +373,15 @@ impl Store for SqliteStore {
         self.read(|c| audit::grants(c, org, page))
     }
 
+    fn audit_ciphertext(
+        &self,
+        org: i64,
+        page: AuditPage,
+        max_bytes: u64,
+    ) -> Result<Vec<CiphertextRow>, StoreError> {
+        self.read(|c| audit::ciphertext(c, org, page, max_bytes))
+    }
+
     fn audit_releases(
         &self,
         org: i64,
