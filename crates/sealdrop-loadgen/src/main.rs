@@ -55,6 +55,11 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// After the HTTP run, time `sealdrop audit verify` over everything
+    /// stored (the `sealdrop` binary next to this one), against the 2-thread
+    /// verify_strict rate.
+    #[arg(long)]
+    audit: bool,
 }
 
 fn rng() -> UnwrapErr<getrandom::SysRng> {
@@ -476,6 +481,12 @@ fn main() -> Result<()> {
     eprintln!("submitting over {} connections…", args.connections);
     let http = http_run(&server, &f, &reports, args.connections, &token)?;
 
+    let audit = if args.audit {
+        Some(audit_run(&bin, &data, &server.url)?)
+    } else {
+        None
+    };
+
     if args.json {
         println!(
             "{}",
@@ -488,6 +499,10 @@ fn main() -> Result<()> {
                 "http_p99_ms": http.p99.as_secs_f64() * 1e3,
                 "verify_strict_per_s_2_threads": verify,
                 "store_group_commit_per_s": store_only,
+                "audit": audit.as_ref().map(|a| serde_json::json!({
+                    "reports": a.reports, "seconds": a.seconds, "session_seconds": a.session_seconds,
+                    "reports_per_s": a.rate(), "ratio_to_verify_2_threads": a.rate() / verify,
+                })),
             })
         );
     } else {
@@ -511,6 +526,80 @@ fn main() -> Result<()> {
             "HTTP / store bound             {:>10.2}",
             http.rate / store_only
         );
+        if let Some(a) = &audit {
+            println!(
+                "audit verify                   {:>10.0} reports/s ({} reports in {:.2} s, less {:.2} s of unlocking and signing in)",
+                a.rate(),
+                a.reports,
+                a.seconds,
+                a.session_seconds
+            );
+            println!("audit / verify bound           {:>10.2}", a.rate() / verify);
+        }
     }
     Ok(())
+}
+
+struct AuditRun {
+    reports: u64,
+    seconds: f64,
+    /// What unlocking the keystore and signing in cost (timed with a
+    /// command that does only that), taken off `seconds` for the rate.
+    session_seconds: f64,
+}
+
+impl AuditRun {
+    fn rate(&self) -> f64 {
+        self.reports as f64 / (self.seconds - self.session_seconds).max(1e-9)
+    }
+}
+
+/// Enrols an auditor with the real CLI and times `sealdrop audit verify`.
+fn audit_run(server_bin: &Path, data: &Path, url: &str) -> Result<AuditRun> {
+    let cli = server_bin.with_file_name("sealdrop");
+    let home = tempfile::tempdir()?;
+    let run = |args: &[&str]| -> Result<std::process::Output> {
+        let out = Command::new(&cli)
+            .args(args)
+            .env("SEALDROP_HOME", home.path().join("auditor"))
+            .env("SEALDROP_PASSPHRASE", "loadgen auditor")
+            .output()
+            .with_context(|| format!("cannot run {}", cli.display()))?;
+        if !out.status.success() {
+            bail!(
+                "sealdrop {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(out)
+    };
+    run(&["keygen", "--name", "Auditor"])?;
+    let invite = Command::new(server_bin)
+        .args(["invite", "--role", "auditor", "--json", "--data"])
+        .arg(data)
+        .output()?;
+    let token: serde_json::Value = serde_json::from_slice(&invite.stdout)?;
+    run(&[
+        "enroll",
+        "--server",
+        url,
+        "--token",
+        token["token"].as_str().context("no token")?,
+    ])?;
+    let t = Instant::now();
+    run(&["program", "list"])?;
+    let session_seconds = t.elapsed().as_secs_f64();
+    eprintln!("auditing…");
+    let t = Instant::now();
+    let out = run(&["audit", "verify", "--json"])?;
+    let seconds = t.elapsed().as_secs_f64();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    if summary["failures"].as_array().is_none_or(|f| !f.is_empty()) {
+        bail!("audit verify found failures: {summary}");
+    }
+    Ok(AuditRun {
+        reports: summary["reports"].as_u64().unwrap_or(0),
+        seconds,
+        session_seconds,
+    })
 }
