@@ -104,15 +104,7 @@ pub async fn enrolments(
         caller,
         query,
         |s, org, p| s.store.audit_people(org, p),
-        |person| AuditEnrolment {
-            person: person.id.to_string(),
-            role: person.role,
-            identity: person.identity.to_bundle(),
-            enrolled_at: person.enrolled_at,
-            disabled: person.disabled,
-            invite: person.shopper.as_ref().map(|r| B64::of(&r.invite)),
-            enrolment: person.shopper.as_ref().map(|r| B64::of(&r.enrolment)),
-        },
+        |person| super::people::public_record(&person),
     )
     .await
 }

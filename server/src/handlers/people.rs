@@ -7,6 +7,7 @@
 use actix_web::{HttpResponse, web};
 use sealdrop_api::{AuditEnrolment, B64, Role};
 use sealdrop_proto::ids::PersonId;
+use sealdrop_store::Person;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -32,7 +33,13 @@ pub async fn show(
             .ok_or_else(|| ApiError::not_found("person"))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(AuditEnrolment {
+    Ok(HttpResponse::Ok().json(public_record(&person)))
+}
+
+/// A person as others may see them: keys, role, status, and for a shopper
+/// the signed invite and enrolment.
+pub fn public_record(person: &Person) -> AuditEnrolment {
+    AuditEnrolment {
         person: person.id.to_string(),
         role: person.role,
         identity: person.identity.to_bundle(),
@@ -40,5 +47,5 @@ pub async fn show(
         disabled: person.disabled,
         invite: person.shopper.as_ref().map(|r| B64::of(&r.invite)),
         enrolment: person.shopper.as_ref().map(|r| B64::of(&r.enrolment)),
-    }))
+    }
 }
