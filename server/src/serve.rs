@@ -243,6 +243,14 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         // Signals are ours, registered before "listening" is printed, so a
         // stop request can never arrive before it is handled.
         let mut server = HttpServer::new(factory)
+            // Small responses go out at once: with Nagle's algorithm a
+            // response written in two pieces waited for the client's
+            // delayed acknowledgement (40 ms).
+            .on_connect(|conn, _| {
+                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    let _ = tcp.set_nodelay(true);
+                }
+            })
             .shutdown_timeout(30)
             .disable_signals();
         if let Some(workers) = settings.workers {

@@ -60,6 +60,11 @@ struct Args {
     /// verify_strict rate.
     #[arg(long)]
     audit: bool,
+    /// After the HTTP run, time `sealdrop fetch` of every report as the
+    /// program's manager, against the single-core rate of verify_strict +
+    /// HPKE open + ChaCha20-Poly1305 open of the same reports.
+    #[arg(long)]
+    fetch: bool,
 }
 
 fn rng() -> UnwrapErr<getrandom::SysRng> {
@@ -481,6 +486,11 @@ fn main() -> Result<()> {
     eprintln!("submitting over {} connections…", args.connections);
     let http = http_run(&server, &f, &reports, args.connections, &token)?;
 
+    let fetch = if args.fetch {
+        Some(fetch_run(&bin, &server.url, &f, &reports)?)
+    } else {
+        None
+    };
     let audit = if args.audit {
         Some(audit_run(&bin, &data, &server.url)?)
     } else {
@@ -499,6 +509,10 @@ fn main() -> Result<()> {
                 "http_p99_ms": http.p99.as_secs_f64() * 1e3,
                 "verify_strict_per_s_2_threads": verify,
                 "store_group_commit_per_s": store_only,
+                "fetch": fetch.as_ref().map(|x| serde_json::json!({
+                    "reports": x.reports, "seconds": x.seconds, "reports_per_s": x.rate(),
+                    "open_single_core_per_s": x.baseline, "ratio": x.rate() / x.baseline,
+                })),
                 "audit": audit.as_ref().map(|a| serde_json::json!({
                     "reports": a.reports, "seconds": a.seconds, "session_seconds": a.session_seconds,
                     "reports_per_s": a.rate(), "ratio_to_verify_2_threads": a.rate() / verify,
@@ -526,6 +540,19 @@ fn main() -> Result<()> {
             "HTTP / store bound             {:>10.2}",
             http.rate / store_only
         );
+        if let Some(x) = &fetch {
+            println!(
+                "fetch (verify, decrypt, write)  {:>10.0} reports/s ({} reports in {:.2} s)",
+                x.rate(),
+                x.reports,
+                x.seconds
+            );
+            println!("open+verify, 1 core            {:>10.0} /s", x.baseline);
+            println!(
+                "fetch / open bound             {:>10.2}",
+                x.rate() / x.baseline
+            );
+        }
         if let Some(a) = &audit {
             println!(
                 "audit verify                   {:>10.0} reports/s ({} reports in {:.2} s, less {:.2} s of unlocking and signing in)",
@@ -601,5 +628,82 @@ fn audit_run(server_bin: &Path, data: &Path, url: &str) -> Result<AuditRun> {
         reports: summary["reports"].as_u64().unwrap_or(0),
         seconds,
         session_seconds,
+    })
+}
+
+struct FetchRun {
+    reports: usize,
+    seconds: f64,
+    baseline: f64,
+}
+
+impl FetchRun {
+    fn rate(&self) -> f64 {
+        self.reports as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Writes a keystore for the fixture's manager (who is a recipient of every
+/// report) and times `sealdrop fetch` of everything, after measuring the
+/// single-core verify + open rate of the same reports.
+fn fetch_run(
+    server_bin: &Path,
+    url: &str,
+    f: &Fixture,
+    reports: &[(SealedReport, Vec<u8>)],
+) -> Result<FetchRun> {
+    // The bound: verify_strict, unwrap the manager's envelope (HPKE), open
+    // the content (ChaCha20-Poly1305), one core.
+    let sample = reports.len().min(5_000);
+    let t = Instant::now();
+    for (r, ct) in reports.iter().take(sample) {
+        let record = r.record().verify()?;
+        let envelope = r
+            .envelopes
+            .iter()
+            .find(|e| e.recipient == f.manager.id())
+            .context("no envelope for the manager")?;
+        let key = record.unwrap_key(envelope, &f.manager)?;
+        record.opener(&key)?.open_content(&mut ct.as_slice())?;
+    }
+    let baseline = sample as f64 / t.elapsed().as_secs_f64();
+
+    let home = tempfile::tempdir()?;
+    let dir = home.path().join("manager");
+    std::fs::create_dir_all(&dir)?;
+    let keystore = sealdrop_keystore::Keystore::create(
+        "Loadgen manager",
+        &f.manager,
+        &sealdrop_keystore::Passphrase::new("loadgen".into()),
+        sealdrop_keystore::KdfParams::MIN,
+    )?;
+    keystore.write_new(&dir.join("keystore.json"))?;
+    sealdrop_keystore::write_private(
+        &dir.join("state.json"),
+        serde_json::json!({"server": url, "role": "manager"})
+            .to_string()
+            .as_bytes(),
+    )?;
+    let out = home.path().join("findings");
+    eprintln!("fetching…");
+    let t = Instant::now();
+    let result = Command::new(server_bin.with_file_name("sealdrop"))
+        .args(["fetch", "--json", "--out"])
+        .arg(&out)
+        .env("SEALDROP_HOME", &dir)
+        .env("SEALDROP_PASSPHRASE", "loadgen")
+        .output()?;
+    let seconds = t.elapsed().as_secs_f64();
+    if !result.status.success() {
+        bail!(
+            "sealdrop fetch failed: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout)?;
+    Ok(FetchRun {
+        reports: summary["fetched"].as_array().map_or(0, Vec::len),
+        seconds,
+        baseline,
     })
 }

@@ -431,12 +431,23 @@ pub async fn stream(
         if !allowed {
             return Err(ApiError::not_found("report"));
         }
-        s.store
+        let first = s
+            .store
             .stream_part(&report, index, 0)
             .map_err(|e| hide(s, &who, &report, e))?
-            .ok_or_else(|| ApiError::not_found("stream"))
+            .ok_or_else(|| ApiError::not_found("stream"))?;
+        let more = s.store.stream_part(&report, index, 1)?.is_some();
+        Ok((first, more))
     })
     .await?;
+    let (first, more) = first;
+    if !more {
+        // One part (every stream under 1 MiB): one body with a length, sent
+        // in one write, rather than a chunked stream.
+        return Ok(HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .body(first));
+    }
     let state = state.clone();
     let rest = futures_util::stream::unfold(1u32, move |part| {
         let state = state.clone();

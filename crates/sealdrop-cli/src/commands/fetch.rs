@@ -16,7 +16,7 @@ use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
 use sealdrop_proto::ids::{ProgramId, ReportId};
 use sealdrop_proto::invite::{SignedEnrolment, SignedInvite, verify_shopper_chain};
-use sealdrop_proto::keys::SecretIdentity;
+use sealdrop_proto::keys::{PublicIdentity, SecretIdentity};
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{Envelope, ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
@@ -24,6 +24,9 @@ use serde_json::json;
 
 use super::Ctx;
 use super::program::parse_program;
+
+/// Reports fetched at once.
+const FETCH_THREADS: usize = 4;
 
 /// Every verified descriptor version of a program, oldest first.
 struct Versions(Vec<SignedDescriptor>);
@@ -97,6 +100,56 @@ fn private_dir(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))
 }
 
+/// Each shopper's chain, checked once per run: their enrolled key and the
+/// manager whose invite they used, or why the chain fails.
+type Shoppers =
+    std::sync::Mutex<BTreeMap<String, std::result::Result<(PublicIdentity, String), String>>>;
+
+fn shopper_chain(
+    client: &Client,
+    shopper: &PublicIdentity,
+    versions: &Versions,
+    cache: &Shoppers,
+) -> Result<String> {
+    let id = shopper.id().to_string();
+    let cached = cache.lock().ok().and_then(|c| c.get(&id).cloned());
+    let result = match cached {
+        Some(r) => r,
+        None => {
+            let r = (|| -> Result<(PublicIdentity, String)> {
+                let person = client.person(&shopper.id())?;
+                let (invite, enrolment) = match (person.invite, person.enrolment) {
+                    (Some(i), Some(e)) => (
+                        SignedInvite::from_bytes(&i.0)
+                            .context("the shopper's invite is malformed")?,
+                        SignedEnrolment::from_bytes(&e.0)
+                            .context("the shopper's enrolment is malformed")?,
+                    ),
+                    _ => bail!(
+                        "the shopper has no invite and enrolment: not enrolled through a manager"
+                    ),
+                };
+                let named = versions.get(invite.unverified_body().descriptor_version)?;
+                let (_, manager) =
+                    verify_shopper_chain(&enrolment, &invite, named).map_err(|e| {
+                        anyhow!("the shopper does not chain to a manager's invite: {e}")
+                    })?;
+                Ok((enrolment.unverified_body().shopper, manager.to_string()))
+            })()
+            .map_err(|e| format!("{e:#}"));
+            if let Ok(mut c) = cache.lock() {
+                c.insert(id, r.clone());
+            }
+            r
+        }
+    };
+    let (enrolled, manager) = result.map_err(|e| anyhow!(e))?;
+    if enrolled != *shopper {
+        bail!("the report is signed by a key other than the enrolled pseudonym's");
+    }
+    Ok(manager)
+}
+
 /// Verifies one report and writes its folder; returns the folder.
 fn fetch_one(
     client: &Client,
@@ -104,6 +157,7 @@ fn fetch_one(
     log_key: &[u8; 32],
     entry: &InboxEntry,
     versions: &Versions,
+    shoppers: &Shoppers,
     out: &Path,
 ) -> Result<PathBuf> {
     let report: ReportId = entry.report.parse().context("a malformed report ID")?;
@@ -120,20 +174,7 @@ fn fetch_one(
     }
 
     // The shopper chains to a manager's invite.
-    let shopper = client.person(&core.shopper.id())?;
-    let (invite, enrolment) = match (shopper.invite, shopper.enrolment) {
-        (Some(i), Some(e)) => (
-            SignedInvite::from_bytes(&i.0).context("the shopper's invite is malformed")?,
-            SignedEnrolment::from_bytes(&e.0).context("the shopper's enrolment is malformed")?,
-        ),
-        _ => bail!("the shopper has no invite and enrolment: not enrolled through a manager"),
-    };
-    let named = versions.get(invite.unverified_body().descriptor_version)?;
-    let (shopper_id, manager_id) = verify_shopper_chain(&enrolment, &invite, named)
-        .map_err(|e| anyhow!("the shopper does not chain to a manager's invite: {e}"))?;
-    if enrolment.unverified_body().shopper != core.shopper || shopper_id != core.shopper.id() {
-        bail!("the report is signed by a key other than the enrolled pseudonym's");
-    }
+    let manager_id = shopper_chain(client, &core.shopper, versions, shoppers)?;
 
     // My envelope: sealed by the shopper, or added by a manager's grant.
     let envelope =
@@ -191,7 +232,6 @@ fn fetch_one(
                     &mut file,
                 )
                 .map_err(|e| anyhow!("attachment {n} does not decrypt: {e}"))?;
-            file.sync_all()?;
             attachments.push(json!({"file": name, "name": meta.file_name,
                                     "captured_at": meta.captured_at, "media_type": meta.media_type}));
         }
@@ -224,7 +264,6 @@ fn fetch_one(
         });
         let mut f = fs::File::create(tmp.join("verification.json"))?;
         f.write_all(&serde_json::to_vec_pretty(&verification)?)?;
-        f.sync_all()?;
         Ok(report_json)
     })();
     if let Err(e) = result {
@@ -256,9 +295,8 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
     let mut chains: BTreeMap<String, Versions> = BTreeMap::new();
     let (mut written, mut skipped) = (Vec::new(), 0usize);
     let mut failed = Vec::new();
-    let progress = crate::output::Progress::new(&ctx.out, "fetching", entries.len());
-    for (n, entry) in entries.iter().enumerate() {
-        progress.at(n + 1);
+    let mut todo = Vec::new();
+    for entry in &entries {
         if out.join(&entry.report).join("verification.json").exists() {
             skipped += 1;
             continue;
@@ -267,15 +305,44 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
             let id: ProgramId = entry.program.parse()?;
             chains.insert(entry.program.clone(), versions(&client, &mut state, &id)?);
         }
-        let versions = chains
-            .get(&entry.program)
-            .ok_or_else(|| anyhow!("no chain"))?;
-        match fetch_one(&client, &me, &log_key, entry, versions, out) {
+        todo.push(entry);
+    }
+    // Four at a time: most of the time is waiting on the network.
+    let progress = crate::output::Progress::new(&ctx.out, "fetching", todo.len());
+    let shoppers = Shoppers::default();
+    let results = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..FETCH_THREADS {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(entry) = todo.get(i) else { break };
+                    progress.at(i + 1);
+                    let result = match chains.get(&entry.program) {
+                        Some(versions) => {
+                            fetch_one(&client, &me, &log_key, entry, versions, &shoppers, out)
+                        }
+                        None => Err(anyhow!("no verified chain for the program")),
+                    };
+                    if let Ok(mut r) = results.lock() {
+                        r.push((entry.report.clone(), result));
+                    }
+                }
+            });
+        }
+    });
+    progress.finish();
+    let mut results = results
+        .into_inner()
+        .map_err(|_| anyhow!("a fetching thread failed"))?;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    for (report, result) in results {
+        match result {
             Ok(folder) => written.push(folder),
-            Err(e) => failed.push((entry.report.clone(), format!("{e:#}"))),
+            Err(e) => failed.push((report, format!("{e:#}"))),
         }
     }
-    progress.finish();
     state.fetched_to = Some(out.to_path_buf());
     ctx.home.save(&state)?;
     ctx.out.show(
