@@ -25,7 +25,10 @@ pub fn staff(ctx: &Ctx) -> Result<()> {
 /// Parses `30m`, `12h`, `7d` into seconds.
 pub fn parse_duration(text: &str) -> Result<u64> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    // Split before the last character, wherever its bytes start: a unit
+    // typed in another script must be an error, not a panic.
+    let cut = text.char_indices().last().map_or(0, |(i, _)| i);
+    let (number, unit) = text.split_at(cut);
     let n: u64 = number
         .parse()
         .with_context(|| format!("{text:?} is not a duration like 30m, 12h or 7d"))?;
@@ -82,4 +85,19 @@ pub fn shopper(ctx: &Ctx, program: &str, expires: &str) -> Result<()> {
         || json!({"invite": text}),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m").unwrap(), 1800);
+        assert_eq!(parse_duration("12h").unwrap(), 43_200);
+        assert_eq!(parse_duration("7d").unwrap(), 604_800);
+        for bad in ["", "d", "7", "0d", "7w", "7д", "д", "400d", "-1d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

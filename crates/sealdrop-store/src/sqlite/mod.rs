@@ -410,7 +410,15 @@ impl SqliteStore {
     /// transaction, then truncates the write-ahead log so no copy of the
     /// deleted pages stays in it.
     fn sweep(&self) -> Result<(), StoreError> {
-        while self.writer.run_solo(|c| in_transaction(c, sweep::step))? {}
+        let mut swept = false;
+        while self.writer.run_solo(|c| in_transaction(c, sweep::step))? {
+            swept = true;
+        }
+        if !swept {
+            // Nothing was deleted: no reason to wait for readers to let a
+            // truncating checkpoint through (the hourly purge, mostly).
+            return Ok(());
+        }
         self.writer.run_solo(|c| {
             c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
