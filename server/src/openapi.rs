@@ -46,7 +46,7 @@ use crate::handlers::{audit, auth, enrol, meta, people, programs, reports, uploa
         audit::enrolments,
         audit::grants,
         audit::releases,
-        audit::ciphertext,
+        audit::bulk,
     )
 )]
 struct Doc;

@@ -199,7 +199,7 @@ fn every_role_against_every_endpoint() {
         ("GET", "/v1/audit/enrolments".into(), None, &["auditor"]),
         ("GET", "/v1/audit/grants".into(), None, &["auditor"]),
         ("GET", "/v1/audit/releases".into(), None, &["auditor"]),
-        ("GET", "/v1/audit/ciphertext".into(), None, &["auditor"]),
+        ("GET", "/v1/audit/bulk".into(), None, &["auditor"]),
     ];
 
     // Every served route is in the table (the OpenAPI document lists them).

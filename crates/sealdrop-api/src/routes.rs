@@ -32,7 +32,7 @@ pub const PERSON: &str = "/v1/people/{person}";
 pub const AUDIT_REPORTS: &str = "/v1/audit/reports";
 pub const AUDIT_ENROLMENTS: &str = "/v1/audit/enrolments";
 pub const AUDIT_GRANTS: &str = "/v1/audit/grants";
-pub const AUDIT_CIPHERTEXT: &str = "/v1/audit/ciphertext";
+pub const AUDIT_BULK: &str = "/v1/audit/bulk";
 pub const AUDIT_RELEASES: &str = "/v1/audit/releases";
 
 /// Fills `{name}` segments in `route` with `values`, in order.

@@ -21,7 +21,8 @@ impl Out {
 /// never with `--json`), so scripts and logs stay clean.
 pub struct Progress {
     label: &'static str,
-    total: usize,
+    /// `None` when the total is not known in advance.
+    total: Option<usize>,
     shown: bool,
 }
 
@@ -30,14 +31,26 @@ impl Progress {
         use std::io::IsTerminal as _;
         Self {
             label,
-            total,
+            total: Some(total),
             shown: !out.json && total > 1 && std::io::stderr().is_terminal(),
         }
     }
 
+    /// A counter without a total, for work that arrives in pages.
+    pub fn open_ended(out: &Out, label: &'static str) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            label,
+            total: None,
+            shown: !out.json && std::io::stderr().is_terminal(),
+        }
+    }
+
     pub fn at(&self, done: usize) {
-        if self.shown {
-            eprint!("\r{} {done}/{}", self.label, self.total);
+        match (self.shown, self.total) {
+            (false, _) => {}
+            (true, Some(total)) => eprint!("\r{} {done}/{total}", self.label),
+            (true, None) => eprint!("\r{} {done}", self.label),
         }
     }
 

@@ -560,10 +560,10 @@ impl Client {
 
     /// A page of live reports' ciphertext (`sealdrop_api::bulk`) and the
     /// cursor for the next one.
-    pub fn audit_ciphertext(&self, after: Option<u64>) -> Result<(Vec<bulk::Entry>, Option<u64>)> {
+    pub fn audit_bulk(&self, after: Option<u64>) -> Result<(Vec<bulk::Entry>, Option<u64>)> {
         let path = match after {
-            Some(a) => format!("{}?after={a}", r::AUDIT_CIPHERTEXT),
-            None => r::AUDIT_CIPHERTEXT.to_owned(),
+            Some(a) => format!("{}?after={a}", r::AUDIT_BULK),
+            None => r::AUDIT_BULK.to_owned(),
         };
         let mut res = self.auth(self.agent.get(self.url(&path))).call()?;
         let status = res.status().as_u16();

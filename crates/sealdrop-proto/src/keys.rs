@@ -250,9 +250,32 @@ impl Decode for PublicIdentity {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let signing: [u8; 32] = d.array("ed25519 public key")?;
         let decryption: [u8; 32] = d.array("x25519 public key")?;
+        if let Some(known) = d.known_identity(&signing, &decryption) {
+            return Ok(known);
+        }
         Self::from_bytes(&signing, &decryption).map_err(|_| DecodeError::InvalidKey {
             field: "public identity",
         })
+    }
+}
+
+/// Identities whose keys were already checked, for
+/// [`Decode::from_bytes_with_known`](crate::codec::Decode::from_bytes_with_known).
+/// Only a [`PublicIdentity`] goes in, and only one with exactly the same key
+/// bytes comes out, so decoding with it gives what decoding without it does.
+#[derive(Debug, Default, Clone)]
+pub struct KnownIdentities(std::collections::HashMap<[u8; 32], PublicIdentity>);
+
+impl KnownIdentities {
+    pub fn insert(&mut self, identity: PublicIdentity) {
+        self.0.insert(*identity.signing_key(), identity);
+    }
+
+    pub(crate) fn get(&self, signing: &[u8; 32], decryption: &[u8; 32]) -> Option<PublicIdentity> {
+        self.0
+            .get(signing)
+            .filter(|k| k.decryption_key() == decryption)
+            .copied()
     }
 }
 
@@ -381,6 +404,36 @@ mod tests {
         typo[20] = if typo[20] == 'a' { 'b' } else { 'a' };
         let typo: String = typo.into_iter().collect();
         assert!(typo.parse::<PublicIdentity>().is_err());
+    }
+
+    #[test]
+    fn known_identities_decode_as_without_them_and_check_the_rest() {
+        use crate::codec::Decode as _;
+        let mut rng = TestRng::new(b"known");
+        let alice = SecretIdentity::generate(&mut rng).public();
+        let bob = SecretIdentity::generate(&mut rng).public();
+        let mut known = KnownIdentities::default();
+        known.insert(alice);
+        for who in [alice, bob] {
+            let bytes = who.to_bytes();
+            assert_eq!(
+                PublicIdentity::from_bytes_with_known(&bytes, &known),
+                <PublicIdentity as crate::codec::Decode>::from_bytes(&bytes)
+            );
+        }
+        // Alice's signing key with another X25519 key is not Alice: it is
+        // checked in full, and a small-order X25519 key is refused.
+        let mut mixed = alice.to_bytes();
+        mixed[32..].copy_from_slice(&[0u8; 32]);
+        assert!(PublicIdentity::from_bytes_with_known(&mixed, &known).is_err());
+        // An invalid signing key is refused whatever is known.
+        let mut weak = bob.to_bytes();
+        weak[..32].copy_from_slice(&{
+            let mut identity = [0u8; 32];
+            identity[0] = 1;
+            identity
+        });
+        assert!(PublicIdentity::from_bytes_with_known(&weak, &known).is_err());
     }
 
     #[test]

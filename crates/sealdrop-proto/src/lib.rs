@@ -19,4 +19,4 @@ pub mod signed;
 mod test_rng;
 
 pub use ids::{Fingerprint, PersonId, ProgramId, ReportId};
-pub use keys::{PublicIdentity, SecretIdentity, SignatureError};
+pub use keys::{KnownIdentities, PublicIdentity, SecretIdentity, SignatureError};

@@ -114,18 +114,56 @@ impl<T: SignedBody> Encode for Signed<T> {
     }
 }
 
+/// The parts of a signed encoding, the body decoded strictly, the signer
+/// key not yet parsed.
+struct Parts<T> {
+    body: T,
+    body_bytes: Vec<u8>,
+    signer_bytes: [u8; 32],
+    signature: [u8; 64],
+}
+
+fn decode_parts<T: SignedBody>(d: &mut Decoder<'_>) -> Result<Parts<T>, DecodeError> {
+    let body_bytes = d.bytes("signed body", T::MAX_BODY)?.to_vec();
+    let signer_bytes: [u8; 32] = d.array("signer key")?;
+    let signature: [u8; 64] = d.array("signature")?;
+    let body = T::from_bytes(&body_bytes)?;
+    if body.to_bytes() != body_bytes {
+        return Err(DecodeError::NotCanonical {
+            field: "signed body",
+            reason: "re-encoding differs",
+        });
+    }
+    Ok(Parts {
+        body,
+        body_bytes,
+        signer_bytes,
+        signature,
+    })
+}
+
+impl<T: SignedBody> Signed<T> {
+    /// The body of a signed encoding, decoded as strictly as a whole
+    /// `Signed<T>`, but with neither the signer key nor the signature
+    /// checked: for reading what a message says when its signature is not
+    /// what the reader relies on (an auditor reading the server's own
+    /// acknowledgements). Skips the signer key's point decompression.
+    pub fn unverified_body_of(bytes: &[u8]) -> Result<T, DecodeError> {
+        let mut d = Decoder::new(bytes);
+        let parts = decode_parts::<T>(&mut d)?;
+        d.finish()?;
+        Ok(parts.body)
+    }
+}
+
 impl<T: SignedBody> Decode for Signed<T> {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let body_bytes = d.bytes("signed body", T::MAX_BODY)?.to_vec();
-        let signer_bytes: [u8; 32] = d.array("signer key")?;
-        let signature: [u8; 64] = d.array("signature")?;
-        let body = T::from_bytes(&body_bytes)?;
-        if body.to_bytes() != body_bytes {
-            return Err(DecodeError::NotCanonical {
-                field: "signed body",
-                reason: "re-encoding differs",
-            });
-        }
+        let Parts {
+            body,
+            body_bytes,
+            signer_bytes,
+            signature,
+        } = decode_parts::<T>(d)?;
         let signer =
             keys::parse_verifying_key(&signer_bytes).map_err(|_| DecodeError::InvalidKey {
                 field: "signer key",
@@ -236,5 +274,39 @@ mod tests {
             tampered.verify_by(&alice.public()).map(|_| ()),
             Err(SignatureError::Invalid)
         );
+    }
+
+    #[test]
+    fn the_unverified_body_is_decoded_as_strictly_as_the_whole() {
+        let mut rng = TestRng::new(b"body only");
+        let alice = SecretIdentity::generate(&mut rng);
+        let body = DeletionRequest {
+            program_id: crate::ProgramId::from_bytes([1; 16]),
+            report_id: crate::ReportId::from_bytes([2; 16]),
+            shopper: alice.id(),
+            requested_at: 9,
+        };
+        let bytes = Signed::sign(body.clone(), alice.signing()).to_bytes();
+        assert_eq!(
+            Signed::<DeletionRequest>::unverified_body_of(&bytes),
+            Ok(body)
+        );
+        // Framing: a trailing byte or a missing one is refused.
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Signed::<DeletionRequest>::unverified_body_of(&long).is_err());
+        assert!(Signed::<DeletionRequest>::unverified_body_of(&bytes[..bytes.len() - 1]).is_err());
+        // Another message type's encoding is refused.
+        let auth = Signed::sign(
+            AuthResponse {
+                origin: "https://x".into(),
+                purpose: AuthPurpose::Session,
+                nonce: [1; 32],
+                time: 5,
+                person: alice.id(),
+            },
+            alice.signing(),
+        );
+        assert!(Signed::<DeletionRequest>::unverified_body_of(&auth.to_bytes()).is_err());
     }
 }

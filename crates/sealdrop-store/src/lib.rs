@@ -173,15 +173,16 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(u64, StoredReport)>, StoreError>;
     fn audit_people(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, Person)>, StoreError>;
     fn audit_grants(&self, org: i64, page: AuditPage) -> Result<Vec<(u64, GrantRow)>, StoreError>;
-    /// The ciphertext of live reports, in pages: each report's streams, or
-    /// `None` for a report too large to send in a page (the caller fetches
-    /// it stream by stream). A page stops after about `max_bytes`.
-    fn audit_ciphertext(
+    /// Every report's record and acknowledgement, in pages, with the
+    /// ciphertext of live reports (a report too large for a page is marked
+    /// for fetching stream by stream). A page stops after about `max_bytes`
+    /// of ciphertext.
+    fn audit_bulk(
         &self,
         org: i64,
         page: AuditPage,
         max_bytes: u64,
-    ) -> Result<Vec<CiphertextRow>, StoreError>;
+    ) -> Result<Vec<BulkRow>, StoreError>;
     fn audit_releases(
         &self,
         org: i64,

@@ -268,6 +268,23 @@ pub struct FinishUpload {
     pub acknowledgement: Signed<Acknowledgement>,
 }
 
-/// A live report's ciphertext for auditors: its sequence number, ID, and
-/// streams (`None` when too large for a page).
-pub type CiphertextRow = (u64, ReportId, Option<Vec<Vec<u8>>>);
+/// A report as auditors page through it: its public record, the
+/// acknowledgement, and its ciphertext when it is live and small enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRow {
+    pub seq: u64,
+    pub report: ReportId,
+    pub record: Vec<u8>,
+    pub acknowledgement: Vec<u8>,
+    pub ciphertext: BulkCiphertext,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkCiphertext {
+    /// Every stream, in order.
+    Included(Vec<Vec<u8>>),
+    /// Live, but larger than a page: read it stream by stream.
+    TooLarge,
+    /// Purged or deleted.
+    Tombstoned,
+}

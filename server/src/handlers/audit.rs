@@ -1,10 +1,11 @@
 //! What auditors read: public records only, never an envelope.
 
 use actix_web::{HttpResponse, web};
+use sealdrop_api::bulk;
 use sealdrop_api::{
     AuditEnrolment, AuditGrant, AuditRelease, AuditReport, B64, Listing, Page, Role, Tombstone,
 };
-use sealdrop_store::{AuditPage, StoreError, Tombstone as StoredTombstone};
+use sealdrop_store::{AuditPage, BulkCiphertext, StoreError, Tombstone as StoredTombstone};
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -151,12 +152,12 @@ pub async fn releases(
     .await
 }
 
-/// Pages of ciphertext stop after about this many bytes.
+/// Bulk pages stop after about this many bytes of ciphertext.
 const CIPHERTEXT_PAGE_BYTES: u64 = 32 * 1024 * 1024;
 
-#[utoipa::path(get, path = "/v1/audit/ciphertext", tag = "audit", params(Page),
-    responses((status = 200, description = "live reports' ciphertext (docs/API.md, sealdrop_api::bulk); the next cursor in the sealdrop-next header", content_type = "application/octet-stream")))]
-pub async fn ciphertext(
+#[utoipa::path(get, path = "/v1/audit/bulk", tag = "audit", params(Page),
+    responses((status = 200, description = "every report's record, acknowledgement and (when live) ciphertext, in binary (docs/API.md, sealdrop_api::bulk); the next cursor in the sealdrop-next header", content_type = "application/octet-stream")))]
+pub async fn bulk(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<Page>,
@@ -164,20 +165,27 @@ pub async fn ciphertext(
     let org = caller.require(&[Role::Auditor])?.organisation.id;
     let p = page(&query);
     let rows = blocking(&state, move |s| {
-        Ok(s.store.audit_ciphertext(org, p, CIPHERTEXT_PAGE_BYTES)?)
+        Ok(s.store.audit_bulk(org, p, CIPHERTEXT_PAGE_BYTES)?)
     })
     .await?;
-    let next = (!rows.is_empty())
-        .then(|| rows.last().map(|(seq, _, _)| *seq))
-        .flatten();
-    let entries: Vec<sealdrop_api::bulk::Entry> = rows
+    let next = rows.last().map(|row| row.seq);
+    let entries: Vec<bulk::Entry> = rows
         .into_iter()
-        .map(|(_, id, streams)| (*id.as_bytes(), streams))
+        .map(|row| bulk::Entry {
+            report: *row.report.as_bytes(),
+            record: row.record,
+            acknowledgement: row.acknowledgement,
+            ciphertext: match row.ciphertext {
+                BulkCiphertext::Included(streams) => bulk::Ciphertext::Included(streams),
+                BulkCiphertext::TooLarge => bulk::Ciphertext::TooLarge,
+                BulkCiphertext::Tombstoned => bulk::Ciphertext::Tombstoned,
+            },
+        })
         .collect();
     let mut response = HttpResponse::Ok();
     response.content_type("application/octet-stream");
     if let Some(next) = next {
-        response.insert_header((sealdrop_api::bulk::NEXT_HEADER, next.to_string()));
+        response.insert_header((bulk::NEXT_HEADER, next.to_string()));
     }
-    Ok(response.body(sealdrop_api::bulk::encode(&entries)))
+    Ok(response.body(bulk::encode(&entries)))
 }

@@ -92,9 +92,7 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::AUDIT_GRANTS, || {
         web::get().to(audit::grants)
     }),
-    (Method::GET, r::AUDIT_CIPHERTEXT, || {
-        web::get().to(audit::ciphertext)
-    }),
+    (Method::GET, r::AUDIT_BULK, || web::get().to(audit::bulk)),
     (Method::GET, r::AUDIT_RELEASES, || {
         web::get().to(audit::releases)
     }),

@@ -104,28 +104,52 @@ pub(super) fn ciphertext(
     org: i64,
     page: AuditPage,
     max_bytes: u64,
-) -> Result<Vec<CiphertextRow>, StoreError> {
-    let rows: Vec<(i64, Vec<u8>, i64, i64)> = c
+) -> Result<Vec<BulkRow>, StoreError> {
+    type Row = (i64, Vec<u8>, Option<i64>, i64, Vec<u8>, Vec<u8>, bool);
+    let rows: Vec<Row> = c
         .prepare_cached(
-            "SELECT r.seq, r.id, r.blob, r.size FROM reports r JOIN programs p ON p.id = r.program_id
-             WHERE r.seq > ?1 AND p.org_id = ?3 AND r.purged_at IS NULL AND r.deleted_at IS NULL
-             ORDER BY r.seq LIMIT ?2",
+            "SELECT r.seq, r.id, r.blob, r.size, r.record, r.acknowledgement,
+                    r.purged_at IS NOT NULL OR r.deleted_at IS NOT NULL
+             FROM reports r JOIN programs p ON p.id = r.program_id
+             WHERE r.seq > ?1 AND p.org_id = ?3 ORDER BY r.seq LIMIT ?2",
         )?
         .query_map(params![to_i64(page.after)?, page.limit, org], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })?
         .collect::<Result<_, _>>()?;
     let mut parts =
         c.prepare_cached("SELECT stream, data FROM chunks WHERE blob = ?1 ORDER BY stream, part")?;
     let mut out = Vec::new();
     let mut total = 0u64;
-    for (seq, id, blob, size) in rows {
+    for (seq, id, blob, size, record, acknowledgement, tombstoned) in rows {
         if total >= max_bytes && !out.is_empty() {
             break;
         }
-        let id = ReportId::from_bytes(array(id)?);
+        let mut row = BulkRow {
+            seq: to_u64(seq),
+            report: ReportId::from_bytes(array(id)?),
+            record,
+            acknowledgement,
+            ciphertext: BulkCiphertext::TooLarge,
+        };
+        let blob = match blob {
+            Some(blob) if !tombstoned => blob,
+            _ => {
+                row.ciphertext = BulkCiphertext::Tombstoned;
+                out.push(row);
+                continue;
+            }
+        };
         if to_u64(size) > max_bytes {
-            out.push((to_u64(seq), id, None));
+            out.push(row);
             continue;
         }
         let mut streams: Vec<Vec<u8>> = Vec::new();
@@ -142,7 +166,8 @@ pub(super) fn ciphertext(
                 s.extend_from_slice(&data);
             }
         }
-        out.push((to_u64(seq), id, Some(streams)));
+        row.ciphertext = BulkCiphertext::Included(streams);
+        out.push(row);
     }
     Ok(out)
 }

@@ -373,12 +373,12 @@ impl Store for SqliteStore {
         self.read(|c| audit::grants(c, org, page))
     }
 
-    fn audit_ciphertext(
+    fn audit_bulk(
         &self,
         org: i64,
         page: AuditPage,
         max_bytes: u64,
-    ) -> Result<Vec<CiphertextRow>, StoreError> {
+    ) -> Result<Vec<BulkRow>, StoreError> {
         self.read(|c| audit::ciphertext(c, org, page, max_bytes))
     }
 
