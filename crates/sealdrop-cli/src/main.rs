@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod home;
 mod output;
+mod pipeline;
 mod unlock;
 
 use clap::Parser as _;

@@ -31,10 +31,12 @@ use sealdrop_proto::signed::Signed;
 use sealdrop_proto::{ProgramId, SecretIdentity};
 use sealdrop_store::{Store, Submission};
 
+mod attachment;
+
 #[derive(Debug, Parser)]
 #[command(
     about = "Load generator for sealdrop-server, with same-run baselines.",
-    after_help = "Example:\n  cargo build --release -p sealdrop-server -p sealdrop-loadgen\n  target/release/sealdrop-loadgen --reports 20000 --connections 32\n  target/release/sealdrop-loadgen --reports 20000 --prefill 1000000"
+    after_help = "Example:\n  cargo build --release -p sealdrop-server -p sealdrop-loadgen\n  target/release/sealdrop-loadgen --reports 20000 --connections 32\n  target/release/sealdrop-loadgen --reports 20000 --prefill 1000000\n  target/release/sealdrop-loadgen --reports 100000 --audit\n  target/release/sealdrop-loadgen --reports 1 --attachment-mib 1024"
 )]
 struct Args {
     /// Reports to submit over HTTP.
@@ -65,6 +67,11 @@ struct Args {
     /// HPKE open + ChaCha20-Poly1305 open of the same reports.
     #[arg(long)]
     fetch: bool,
+    /// After the HTTP run, time `sealdrop fetch` of one report with an
+    /// attachment of this many MiB (peak memory too), against `rage -d` of
+    /// the same size (use with `--reports 1`).
+    #[arg(long)]
+    attachment_mib: Option<u64>,
 }
 
 fn rng() -> UnwrapErr<getrandom::SysRng> {
@@ -491,6 +498,10 @@ fn main() -> Result<()> {
     } else {
         None
     };
+    let big = match args.attachment_mib {
+        Some(mib) => Some(attachment::run(&bin, &server.url, &f, &token, mib)?),
+        None => None,
+    };
     let audit = if args.audit {
         Some(audit_run(&bin, &data, &server.url)?)
     } else {
@@ -512,6 +523,12 @@ fn main() -> Result<()> {
                 "fetch": fetch.as_ref().map(|x| serde_json::json!({
                     "reports": x.reports, "seconds": x.seconds, "reports_per_s": x.rate(),
                     "open_single_core_per_s": x.baseline, "ratio": x.rate() / x.baseline,
+                })),
+                "attachment": big.as_ref().map(|b| serde_json::json!({
+                    "mib": b.mib, "fetch_seconds": b.fetch_seconds,
+                    "process_peak_kib": b.process_peak_kib, "transfer_peak_kib": b.transfer_peak_kib,
+                    "rage_d_seconds": b.rage_seconds,
+                    "ratio_to_rage": b.rage_seconds.map(|r| b.fetch_seconds / r),
                 })),
                 "audit": audit.as_ref().map(|a| serde_json::json!({
                     "reports": a.reports, "seconds": a.seconds, "session_seconds": a.session_seconds,
@@ -552,6 +569,22 @@ fn main() -> Result<()> {
                 "fetch / open bound             {:>10.2}",
                 x.rate() / x.baseline
             );
+        }
+        if let Some(b) = &big {
+            println!(
+                "fetch of a {} MiB attachment    {:>10.2} s   memory: {:.1} MiB while fetching, {:.1} MiB process peak (with unlocking)",
+                b.mib,
+                b.fetch_seconds,
+                b.transfer_peak_kib as f64 / 1024.0,
+                b.process_peak_kib as f64 / 1024.0,
+            );
+            if let Some(r) = b.rage_seconds {
+                println!("rage -d, same size             {r:>10.2} s");
+                println!(
+                    "fetch / rage -d                {:>10.2}",
+                    b.fetch_seconds / r
+                );
+            }
         }
         if let Some(a) = &audit {
             println!(
@@ -668,22 +701,7 @@ fn fetch_run(
     }
     let baseline = sample as f64 / t.elapsed().as_secs_f64();
 
-    let home = tempfile::tempdir()?;
-    let dir = home.path().join("manager");
-    std::fs::create_dir_all(&dir)?;
-    let keystore = sealdrop_keystore::Keystore::create(
-        "Loadgen manager",
-        &f.manager,
-        &sealdrop_keystore::Passphrase::new("loadgen".into()),
-        sealdrop_keystore::KdfParams::MIN,
-    )?;
-    keystore.write_new(&dir.join("keystore.json"))?;
-    sealdrop_keystore::write_private(
-        &dir.join("state.json"),
-        serde_json::json!({"server": url, "role": "manager"})
-            .to_string()
-            .as_bytes(),
-    )?;
+    let (home, dir) = manager_home(url, f)?;
     let out = home.path().join("findings");
     eprintln!("fetching…");
     let t = Instant::now();
@@ -706,4 +724,26 @@ fn fetch_run(
         seconds,
         baseline,
     })
+}
+
+/// A `SEALDROP_HOME` for the fixture's manager (a recipient of every
+/// report), passphrase "loadgen", signed in to `url`.
+fn manager_home(url: &str, f: &Fixture) -> Result<(tempfile::TempDir, PathBuf)> {
+    let home = tempfile::tempdir()?;
+    let dir = home.path().join("manager");
+    std::fs::create_dir_all(&dir)?;
+    let keystore = sealdrop_keystore::Keystore::create(
+        "Loadgen manager",
+        &f.manager,
+        &sealdrop_keystore::Passphrase::new("loadgen".into()),
+        sealdrop_keystore::KdfParams::MIN,
+    )?;
+    keystore.write_new(&dir.join("keystore.json"))?;
+    sealdrop_keystore::write_private(
+        &dir.join("state.json"),
+        serde_json::json!({"server": url, "role": "manager"})
+            .to_string()
+            .as_bytes(),
+    )?;
+    Ok((home, dir))
 }

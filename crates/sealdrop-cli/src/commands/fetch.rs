@@ -24,6 +24,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::program::parse_program;
+use crate::pipeline::{ReadAhead, WriteBehind};
 
 /// Reports fetched at once.
 const FETCH_THREADS: usize = 4;
@@ -224,14 +225,16 @@ fn fetch_one(
         let mut attachments = Vec::new();
         for (n, meta) in content.attachments.iter().enumerate() {
             let name = unique(&tmp, &safe_name(&meta.file_name), &mut taken);
-            let mut file = fs::File::create(tmp.join(&name))?;
+            // Network reads and file writes on threads of their own, so
+            // this one only decrypts (docs: crate::pipeline).
+            let mut file = WriteBehind::new(fs::File::create(tmp.join(&name))?);
+            let mut ciphertext =
+                ReadAhead::new(client.stream_reader(&report, u32::try_from(n + 1)?)?);
             opener
-                .open_attachment(
-                    n,
-                    &mut client.stream_reader(&report, u32::try_from(n + 1)?)?,
-                    &mut file,
-                )
+                .open_attachment(n, &mut ciphertext, &mut file)
                 .map_err(|e| anyhow!("attachment {n} does not decrypt: {e}"))?;
+            file.finish()
+                .with_context(|| format!("cannot write {name}"))?;
             attachments.push(json!({"file": name, "name": meta.file_name,
                                     "captured_at": meta.captured_at, "media_type": meta.media_type}));
         }
