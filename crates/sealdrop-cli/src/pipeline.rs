@@ -18,9 +18,9 @@ const READ_PIECE: usize = 256 * 1024;
 /// Pieces read ahead of the reader's consumer.
 const READ_AHEAD: usize = 4;
 /// Plaintext bytes handed to the writing thread at once.
-const WRITE_PIECE: usize = 1024 * 1024;
+const WRITE_PIECE: usize = 256 * 1024;
 /// Pieces queued for the writing thread.
-const WRITE_BEHIND: usize = 2;
+const WRITE_BEHIND: usize = 4;
 
 /// Reads `inner` on a thread of its own, ahead of the caller.
 pub struct ReadAhead {
