@@ -16,9 +16,11 @@
 
 mod file;
 mod passphrase;
+mod vault;
 
 pub use file::{read_private, write_private};
 pub use passphrase::Passphrase;
+pub use vault::{Vault, VaultError};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
