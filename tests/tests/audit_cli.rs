@@ -77,6 +77,26 @@ fn audit_verify_catches_every_alteration() {
     let out = auditor.home.path().join("out");
     let err = auditor.fails(&["fetch", "--out", out.to_str().unwrap()]);
     assert!(err.contains("forbidden"), "{err}");
+    // Nor by asking for one report's release directly, with the auditor's
+    // own keys, though the ciphertext itself is open to them.
+    let auditor_key = sealdrop_keystore::Keystore::read(&auditor.dir().join("keystore.json"))
+        .unwrap()
+        .unlock(&sealdrop_keystore::Passphrase::new("audit".into()))
+        .unwrap();
+    let mut direct = Client::new(&server.url).unwrap();
+    direct.sign_in(&auditor_key).unwrap();
+    for r in &reports {
+        let report: sealdrop_proto::ReportId = r.parse().unwrap();
+        let refused = direct.release(&report).unwrap_err();
+        assert!(
+            matches!(
+                refused.code(),
+                Some(sealdrop_api::ErrorCode::Forbidden | sealdrop_api::ErrorCode::NotFound)
+            ),
+            "{refused}"
+        );
+        assert!(!direct.stream(&report, 0).unwrap().is_empty());
+    }
 
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();

@@ -69,6 +69,20 @@ fn export_scores_and_defuses_formulas() {
         &[("door.jpg", b"JPEG")],
     );
 
+    // The same, but also answering greeting_quality, which show-if hides
+    // when greeted is false: it must not count (it would give 66.7).
+    let third_answers = br#"{"greeted": false, "greeting_quality": 5, "wait_minutes": 12,
+        "entrance_photo": "door.jpg", "area": "tills",
+        "right": ["clean_floors", "stocked_shelves", "working_lights"],
+        "helpfulness": "n/a", "visited_at": "2026-11-21"}"#;
+    let third = submit(
+        &shopper,
+        &key,
+        &program,
+        third_answers,
+        &[("door.jpg", b"JPEG")],
+    );
+
     let out = ada.home.path().join("findings");
     ada.json(&["fetch", "--out", out.to_str().unwrap()]);
     let rows = ada.json(&["export", "--program", &program, "--format", "json"]);
@@ -83,6 +97,10 @@ fn export_scores_and_defuses_formulas() {
     };
     assert!((score(&first) - 87.5).abs() < 1e-9);
     assert!((score(&second) - 60.0).abs() < 1e-9);
+    assert!(
+        (score(&third) - 60.0).abs() < 1e-9,
+        "a hidden answer was scored"
+    );
 
     let csv_path = ada.home.path().join("findings.csv");
     let o = ada.run(&[

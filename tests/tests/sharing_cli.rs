@@ -206,4 +206,27 @@ fn managers_grants_and_revocation() {
     let again = rita.json(&["fetch", "--out", out.to_str().unwrap()]);
     assert_eq!(again["fetched"].as_array().unwrap().len(), 0);
     assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 3);
+
+    // Granted again, then revoked from this one program only.
+    let regranted = ada.json(&[
+        "grant",
+        "--program",
+        &program,
+        "--to",
+        &rita_id,
+        "--fingerprint",
+        &rita_fp,
+    ]);
+    assert_eq!(regranted["rewrapped"], 3);
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 3);
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
+    let after = ada.json(&["program", "show", &program]);
+    assert!(
+        after["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != rita_id.as_str())
+    );
 }

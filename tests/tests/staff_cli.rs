@@ -180,3 +180,55 @@ fn clear_errors_for_a_wrong_passphrase_and_bad_arguments() {
     let help = String::from_utf8(ada.run(&["invite", "shopper", "--help"]).stdout).unwrap();
     assert!(help.contains("Example"));
 }
+
+/// No command prints the passphrase or any encoding of the secret keys, in
+/// text or JSON, on stdout or stderr.
+#[test]
+fn no_output_carries_a_secret() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let secret = sealdrop_keystore::Keystore::read(&ada.dir().join("keystore.json"))
+        .unwrap()
+        .unlock(&sealdrop_keystore::Passphrase::new(ada.passphrase.clone()))
+        .unwrap()
+        .to_secret_bytes();
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let b64 = serde_json::to_value(sealdrop_api::B64(secret.to_vec())).unwrap();
+    let b64 = b64.as_str().unwrap();
+    let mut forbidden = vec![
+        ada.passphrase.clone(),
+        hex[..16].to_owned(),
+        hex[64..80].to_owned(),
+    ];
+    forbidden.push(b64[..16].to_owned());
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["program", "list"],
+        vec!["program", "show", &program],
+        vec!["invite", "staff"],
+        vec!["invite", "shopper", "--program", &program],
+        vec!["inbox"],
+        vec!["access"],
+        vec!["enroll", "--server", &server.url, "--token", "sde_wrong"],
+        vec!["keygen", "--name", "Again"],
+    ];
+    for args in commands {
+        for json in [false, true] {
+            let mut all = args.clone();
+            if json {
+                all.push("--json");
+            }
+            let out = ada.run(&all);
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for f in &forbidden {
+                assert!(
+                    !text.contains(f.as_str()),
+                    "sealdrop {all:?} printed a secret"
+                );
+            }
+        }
+    }
+}

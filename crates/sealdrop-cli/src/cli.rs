@@ -141,6 +141,7 @@ pub enum ProgramCommand {
     )]
     Create(CreateArgs),
     /// The programs you can see.
+    #[command(after_help = "Example:\n  sealdrop program list --json")]
     List,
     /// A program's current descriptor, verified from version 1.
     #[command(after_help = "Example:\n  sealdrop program show sdp…")]
@@ -229,6 +230,9 @@ pub struct CreateArgs {
 #[derive(Debug, Subcommand)]
 pub enum InviteCommand {
     /// A one-time token for a reviewer (staff) to enrol with.
+    #[command(
+        after_help = "Example:\n  sealdrop invite staff\n\nGive the token to the reviewer over a channel you trust; it works once."
+    )]
     Staff,
     /// A manager-signed invite for a shopper.
     #[command(after_help = "Example:\n  sealdrop invite shopper --program sdp… --expires 7d")]
@@ -239,4 +243,36 @@ pub enum InviteCommand {
         #[arg(long, default_value = "7d")]
         expires: String,
     },
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory as _;
+
+    /// Every command a person can run shows an example in its `--help`.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            let subs: Vec<_> = cmd
+                .get_subcommands()
+                .filter(|s| s.get_name() != "help")
+                .collect();
+            if subs.is_empty() {
+                let help = cmd
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !help.contains("Example") || !help.contains("sealdrop ") {
+                    missing.push(path);
+                }
+                return;
+            }
+            for s in subs {
+                walk(s, format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "sealdrop".into(), &mut missing);
+        assert!(missing.is_empty(), "no example in --help: {missing:?}");
+    }
 }

@@ -1,4 +1,5 @@
 //! The vault's known-answer vector, computed by an independent
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! implementation (Python's `cryptography`), in tests/vectors/vault-v1.json.
 
 use sealdrop_keystore::Vault;
