@@ -1,6 +1,6 @@
 //! The vault's known-answer vector, computed by an independent
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! implementation (Python's `cryptography`), in tests/vectors/vault-v1.json.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sealdrop_keystore::Vault;
 use sealdrop_proto::SecretIdentity;
