@@ -19,7 +19,7 @@ mod passphrase;
 mod vault;
 
 pub use file::{read_private, write_private};
-pub use passphrase::Passphrase;
+pub use passphrase::{Passphrase, PassphraseError, obtain as obtain_passphrase};
 pub use vault::{Vault, VaultError};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

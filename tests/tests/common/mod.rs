@@ -37,9 +37,20 @@ impl Server {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        let (child, url, first_token) = Self::spawn(&data, "127.0.0.1:0");
+        Self {
+            url,
+            data,
+            first_token,
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn spawn(data: &Path, bind: &str) -> (Child, String, String) {
         let mut child = Command::new(bin("sealdrop-server"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2", "--data"])
-            .arg(&data)
+            .args(["serve", "--bind", bind, "--workers", "2", "--data"])
+            .arg(data)
             .env("SEALDROP_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -56,13 +67,21 @@ impl Server {
             }
         };
         std::thread::spawn(move || lines.for_each(drop));
-        Self {
-            url,
-            data,
-            first_token,
-            child,
-            _dir: dir,
-        }
+        (child, url, first_token)
+    }
+
+    /// Stops the server (its data stays).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same address and data.
+    pub fn restart(&mut self) {
+        let bind = self.url.trim_start_matches("http://").to_owned();
+        let (child, url, _) = Self::spawn(&self.data, &bind);
+        assert_eq!(url, self.url);
+        self.child = child;
     }
 }
 

@@ -1,0 +1,54 @@
+//! One module per group of commands; `run` dispatches.
+
+mod draft;
+mod queue;
+mod setup;
+mod submit;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::cli::{Cli, Command};
+use crate::home::{Home, Unlocked};
+
+/// What every command needs.
+pub struct Ctx {
+    pub home: Home,
+    pub json: bool,
+    pub passphrase_file: Option<PathBuf>,
+}
+
+impl Ctx {
+    pub fn unlock(&self) -> Result<Unlocked> {
+        self.home.unlock(self.passphrase_file.as_deref())
+    }
+
+    /// Prints `text` for people, or `value` as JSON.
+    pub fn show(&self, text: impl FnOnce() -> String, value: impl FnOnce() -> Value) {
+        if self.json {
+            println!("{}", value());
+        } else {
+            println!("{}", text());
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx {
+        home: Home::locate(cli.home.as_deref())?,
+        json: cli.json,
+        passphrase_file: cli.passphrase_file,
+    };
+    match cli.command {
+        Command::Init => setup::init(&ctx),
+        Command::Enroll { invite } => setup::enroll(&ctx, &invite),
+        Command::Programs => setup::programs(&ctx),
+        Command::New { program, out } => draft::new(&ctx, program.as_deref(), &out),
+        Command::Submit(args) => submit::submit(&ctx, &args),
+        Command::Outbox { remove, yes } => queue::outbox(&ctx, remove.as_deref(), yes),
+        Command::Sync => queue::sync(&ctx),
+        Command::Receipts { verify } => queue::receipts(&ctx, verify),
+    }
+}

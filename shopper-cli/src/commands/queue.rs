@@ -1,0 +1,209 @@
+//! `outbox`, `sync`, `receipts`.
+
+use std::io::BufRead as _;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use sealdrop_proto::codec::Decode as _;
+use sealdrop_proto::messages::Acknowledgement;
+use sealdrop_proto::signed::Signed;
+use serde_json::json;
+
+use super::Ctx;
+use super::submit::{date, refresh};
+use crate::home::Home;
+use crate::outbox;
+use crate::send::{self, Receipt};
+
+pub fn outbox(ctx: &Ctx, remove: Option<&str>, yes: bool) -> Result<()> {
+    let un = ctx.unlock()?;
+    let queued = outbox::list(&ctx.home, &un.vault)?;
+    if let Some(id) = remove {
+        if !queued.iter().any(|q| q.report == id) {
+            bail!("{id} is not in your outbox; `shopper outbox` lists what is");
+        }
+        if !yes {
+            eprint!("Remove {id} from your outbox? It will never be sent. Type yes: ");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            if line.trim() != "yes" {
+                bail!("nothing was removed");
+            }
+        }
+        outbox::remove(&ctx.home, id)?;
+        ctx.show(
+            || format!("Removed {id}; it was never sent."),
+            || json!({"removed": id}),
+        );
+        return Ok(());
+    }
+    ctx.show(
+        || {
+            if queued.is_empty() {
+                return "Your outbox is empty: everything was sent.".into();
+            }
+            queued
+                .iter()
+                .map(|q| {
+                    let why = q.last_error.as_deref().map_or_else(
+                        || "not tried yet".to_owned(),
+                        |e| format!("last try failed: {e}"),
+                    );
+                    format!(
+                        "{}  program {}  queued {}  {}",
+                        q.report,
+                        q.program,
+                        date(q.queued_at),
+                        why
+                    )
+                })
+                .chain(std::iter::once(
+                    "Run `shopper sync` to send them.".to_owned(),
+                ))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        || {
+            json!(
+                queued
+                    .iter()
+                    .map(|q| json!({
+                        "report": q.report, "program": q.program, "queued_at": q.queued_at,
+                        "attempts": q.attempts, "last_error": q.last_error,
+                    }))
+                    .collect::<Vec<_>>()
+            )
+        },
+    );
+    Ok(())
+}
+
+/// A random pause of up to `SEALDROP_SYNC_MAX_DELAY_MS` (default 2 s)
+/// before each program's reports, so one sync does not link programs by
+/// timing.
+fn pause() {
+    let max: u64 = std::env::var("SEALDROP_SYNC_MAX_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    if max > 0 {
+        let r = rand_core::Rng::next_u64(&mut rand_core::UnwrapErr(getrandom::SysRng));
+        std::thread::sleep(Duration::from_millis(r % (max + 1)));
+    }
+}
+
+pub fn sync(ctx: &Ctx) -> Result<()> {
+    let mut un = ctx.unlock()?;
+    let queued = outbox::list(&ctx.home, &un.vault)?;
+    let programs: std::collections::BTreeSet<String> =
+        queued.iter().map(|q| q.program.clone()).collect();
+    let (mut sent, mut failed) = (Vec::new(), Vec::new());
+    for program in programs {
+        pause();
+        // Each program on its own connection and pseudonym.
+        if let Some(p) = un.state.programs.get(&program).cloned()
+            && let Ok(client) = send::connect(&p)
+        {
+            // A newer program version is picked up; a rollback is refused.
+            if let Err(e) = refresh(ctx, &mut un, &client, &program) {
+                for q in queued.iter().filter(|q| q.program == program) {
+                    failed.push((q.report.clone(), format!("{e:#}")));
+                }
+                continue;
+            }
+        }
+        for mut q in queued.iter().filter(|q| q.program == program).cloned() {
+            match send::send(&ctx.home, &mut un, &mut q) {
+                Ok(r) => sent.push(r),
+                Err(e) => failed.push((q.report.clone(), format!("{e:#}"))),
+            }
+        }
+    }
+    ctx.show(
+        || {
+            let mut t = match (sent.len(), failed.len()) {
+                (0, 0) => "Nothing to send: your outbox is empty.".to_owned(),
+                (n, 0) => format!("Sent {n} report(s); each acknowledgement verified and kept."),
+                (n, f) => format!("Sent {n} report(s); {f} still queued."),
+            };
+            for (r, why) in &failed {
+                t.push_str(&format!("\nNOT SENT {r}: {why}"));
+            }
+            t
+        },
+        || {
+            json!({"sent": sent.iter().map(|r| &r.report).collect::<Vec<_>>(),
+                   "queued": failed.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>()})
+        },
+    );
+    Ok(())
+}
+
+pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
+    let un = ctx.unlock()?;
+    let mut all: Vec<Receipt> = Vec::new();
+    let dir = ctx.home.receipts();
+    if dir.exists() {
+        for e in std::fs::read_dir(&dir)? {
+            let path = e?.path();
+            if path.extension().is_some_and(|x| x == "sealed") {
+                all.push(Home::read_sealed(&un.vault, &path, "receipt")?);
+            }
+        }
+    }
+    all.sort_by(|a, b| a.report.cmp(&b.report));
+    let mut bad = Vec::new();
+    if verify {
+        for r in &all {
+            let check = (|| -> Result<()> {
+                let program = un
+                    .state
+                    .programs
+                    .get(&r.program)
+                    .context("its program is no longer in your home")?;
+                let ack = Signed::<Acknowledgement>::from_bytes(&r.acknowledgement.0)
+                    .context("the acknowledgement is malformed")?;
+                let body = ack.verify_by_key(&program.log_key()?).map_err(|_| {
+                    anyhow::anyhow!("not signed by the server key your invite pinned")
+                })?;
+                if body.report_id.to_string() != r.report
+                    || body.sealed_report.as_slice() != r.record_hash.0.as_slice()
+                {
+                    bail!("it names another report than the one you sent");
+                }
+                Ok(())
+            })();
+            if let Err(e) = check {
+                bad.push((r.report.clone(), format!("{e:#}")));
+            }
+        }
+    }
+    ctx.show(
+        || {
+            let mut t = if all.is_empty() {
+                "No receipts yet.".to_owned()
+            } else {
+                all.iter()
+                    .map(|r| format!("{}  program {}  acknowledged {}", r.report, r.program, date(r.received_at)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            if verify && bad.is_empty() && !all.is_empty() {
+                t.push_str(&format!("\nAll {} acknowledgement(s) verify.", all.len()));
+            }
+            for (r, why) in &bad {
+                t.push_str(&format!("\nFAILED {r}: {why}"));
+            }
+            t
+        },
+        || {
+            json!({"receipts": all.iter().map(|r| json!({"report": r.report, "program": r.program,
+                        "received_at": r.received_at, "descriptor_version": r.descriptor_version})).collect::<Vec<_>>(),
+                   "failures": bad.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>()})
+        },
+    );
+    if !bad.is_empty() {
+        bail!("{} receipt(s) do not verify", bad.len());
+    }
+    Ok(())
+}

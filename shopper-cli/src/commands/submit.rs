@@ -1,0 +1,378 @@
+//! `submit`: check, seal into the outbox, then try to send.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use sealdrop_api::B64;
+use sealdrop_proto::hash::{labelled, questionnaire_digest};
+use sealdrop_proto::report::{AttachmentMeta, ReportContent, ReportSealer};
+use sealdrop_questionnaire::Kind;
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::draft::questionnaire;
+use crate::cli::SubmitArgs;
+use crate::home::{Sealed, SecretBytes, Unlocked};
+use crate::media::{self, Format};
+use crate::outbox::{self, Queued};
+use crate::pii;
+use crate::send::{self, now};
+
+/// Names what a draft hash covers.
+const DRAFT_LABEL: &[u8] = b"sealdrop shopper draft v1\0";
+
+/// An attachment ready to seal: metadata removed where we know how.
+struct Attachment {
+    name: String,
+    media_type: &'static str,
+    bytes: Vec<u8>,
+}
+
+fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read the folder {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            inside.sort();
+            out.extend(inside);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn prepare(path: &Path, keep_metadata: bool) -> Result<Attachment> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (media_type, bytes) = match media::sniff(&bytes) {
+        Format::Jpeg => (
+            "image/jpeg",
+            media::strip_jpeg(&bytes).with_context(|| name.clone())?,
+        ),
+        Format::Png => (
+            "image/png",
+            media::strip_png(&bytes).with_context(|| name.clone())?,
+        ),
+        Format::Other if keep_metadata => ("application/octet-stream", bytes),
+        Format::Other => bail!(
+            "{name}: only JPEG and PNG photos can have their metadata (location, camera, owner) removed; convert it, or attach it as it is with --keep-metadata"
+        ),
+    };
+    Ok(Attachment {
+        name,
+        media_type,
+        bytes,
+    })
+}
+
+/// The answers, from a `shopper new` file or a plain answers object.
+fn read_answers(path: &Path) -> Result<(Option<String>, BTreeMap<String, Value>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let doc: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let program = doc
+        .get("program")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let answers = match doc.get("answers") {
+        Some(Value::Object(a)) => a.clone(),
+        _ => match doc {
+            Value::Object(a) => a,
+            _ => bail!("{} holds no answers object", path.display()),
+        },
+    };
+    Ok((
+        program,
+        answers.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+    ))
+}
+
+/// Personal data in free text: refused, masked, or allowed.
+fn check_pii(answers: &mut BTreeMap<String, Value>, args: &SubmitArgs) -> Result<usize> {
+    let region = args.phone_region.parse().ok();
+    let mut listed = Vec::new();
+    let mut masked = 0;
+    for (id, value) in answers.iter_mut() {
+        let Value::String(text) = value else { continue };
+        let found = pii::scan(text, region);
+        if found.is_empty() {
+            continue;
+        }
+        if args.mask {
+            masked += found.len();
+            *text = pii::mask(text, &found);
+        } else {
+            listed.extend(found.iter().map(|f| format!("{id}: {}", f.kind)));
+        }
+    }
+    if !listed.is_empty() && !args.allow_pii {
+        bail!(
+            "the report contains personal data, so it was not sealed:\n  {}\nRemove it, or run again with --mask to replace it with labels (or --allow-pii to send it as it is).",
+            listed.join("\n  ")
+        );
+    }
+    Ok(masked)
+}
+
+pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
+    let (file_program, mut answers) = read_answers(&args.file)?;
+    let attachments: Vec<Attachment> = files(&args.attach)?
+        .iter()
+        .map(|p| prepare(p, args.keep_metadata))
+        .collect::<Result<_>>()?;
+    let mut un = ctx.unlock()?;
+    let wanted = args.program.clone().or(file_program);
+    let (program_id, _) = un.state.program(wanted.as_deref())?;
+
+    // Online: the newest program version (never an older one) and its
+    // questionnaire. Offline: the last verified ones.
+    let (client, unreachable) = if args.offline {
+        (None, None)
+    } else {
+        let program = un
+            .state
+            .programs
+            .get(&program_id)
+            .cloned()
+            .context("no such program")?;
+        match send::connect(&program) {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        }
+    };
+    if let Some(client) = &client {
+        refresh(ctx, &mut un, client, &program_id)?;
+    }
+    let program = un
+        .state
+        .programs
+        .get(&program_id)
+        .cloned()
+        .context("no such program")?;
+    let descriptor = program.descriptor()?;
+    let q = questionnaire(&program)?;
+
+    // Every problem at once, each naming its question.
+    let names: Vec<&str> = attachments.iter().map(|a| a.name.as_str()).collect();
+    let mut problems: Vec<String> = q
+        .check_answers(&answers)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for question in q.questions().filter(|x| x.kind == Kind::Photo) {
+        if let Some(Value::String(file)) = answers.get(&question.id)
+            && file != sealdrop_questionnaire::NOT_APPLICABLE
+            && !names.contains(&file.as_str())
+        {
+            problems.push(format!(
+                "{}: names the photo {file}, which is not attached (--attach {file})",
+                question.id
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "the report has problems, so it was not sealed:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    let masked = check_pii(&mut answers, args)?;
+
+    // The same draft is sealed once.
+    let answers_bytes = serde_json::to_vec(&answers)?;
+    let mut parts: Vec<&[u8]> = vec![program_id.as_bytes(), &answers_bytes];
+    for a in &attachments {
+        parts.push(a.name.as_bytes());
+        parts.push(&a.bytes);
+    }
+    let draft = B64(labelled(DRAFT_LABEL, &parts).to_vec());
+    let draft = serde_json::to_value(&draft)?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(s) = un.state.sealed_drafts.get(&draft) {
+        bail!(
+            "this report was already submitted on {} as {}",
+            date(s.at),
+            s.report
+        );
+    }
+    if let Some(q) = outbox::list(&ctx.home, &un.vault)?
+        .iter()
+        .find(|q| q.draft == draft)
+    {
+        bail!(
+            "this report is already in your outbox as {}; run `shopper sync` to send it",
+            q.report
+        );
+    }
+
+    // The server's size limit, before sealing anything.
+    if let Some(client) = &client {
+        let limit = client.server_info()?.max_upload_bytes;
+        let size = answers_bytes.len() as u64
+            + attachments
+                .iter()
+                .map(|a| a.bytes.len() as u64)
+                .sum::<u64>();
+        if size > limit {
+            bail!(
+                "the report is {size} bytes, over the server's limit of {limit}; remove or shrink an attachment"
+            );
+        }
+    }
+
+    // Seal into the outbox.
+    let pseudonym = program.pseudonym()?;
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    let mut sealer = ReportSealer::new(
+        &pseudonym,
+        descriptor.unverified_body(),
+        now() * 1000,
+        &mut rng,
+    )?;
+    let report = sealer.report_id().to_string();
+    let staged = outbox::staging(&ctx.home, &report)?;
+    let content = ReportContent {
+        answers: answers_bytes,
+        attachments: attachments
+            .iter()
+            .map(|a| AttachmentMeta {
+                file_name: a.name.clone(),
+                captured_at: None,
+                media_type: a.media_type.into(),
+            })
+            .collect(),
+    };
+    let mut w = outbox::create_stream(&staged, 0)?;
+    sealer.seal_content(&content, &mut w)?;
+    outbox::finish_stream(w)?;
+    for (n, a) in attachments.iter().enumerate() {
+        let mut w = outbox::create_stream(&staged, n + 1)?;
+        sealer.seal_attachment(&mut a.bytes.as_slice(), &mut w)?;
+        outbox::finish_stream(w)?;
+    }
+    let (sealed, key) = sealer.finish(&mut rng)?;
+    let mut entry = Queued {
+        program: program_id.clone(),
+        report: report.clone(),
+        sealed: B64::of(&sealed),
+        content_key: SecretBytes::new(key.expose_bytes()),
+        draft: draft.clone(),
+        queued_at: now(),
+        last_error: None,
+        attempts: 0,
+    };
+    outbox::enqueue(&ctx.home, &un.vault, &staged, &entry)?;
+    un.state.sealed_drafts.insert(
+        draft,
+        Sealed {
+            report: report.clone(),
+            at: now(),
+        },
+    );
+    ctx.home.save(&un)?;
+
+    let sent = match &client {
+        None => {
+            let why = unreachable.unwrap_or_else(|| "--offline".to_owned());
+            entry.last_error = Some(why.clone());
+            outbox::save(&ctx.home, &un.vault, &entry)?;
+            Err(anyhow!(why))
+        }
+        Some(_) => send::send(&ctx.home, &mut un, &mut entry),
+    };
+    match sent {
+        Ok(receipt) => ctx.show(
+            || format!("Sent {report}; the server acknowledged it at {}.{}", date(receipt.received_at), masked_note(masked)),
+            || json!({"report": report, "status": "sent", "received_at": receipt.received_at, "masked": masked}),
+        ),
+        Err(e) => ctx.show(
+            || format!(
+                "Sealed {report} into your outbox; not sent yet ({e:#}). Run `shopper sync` when you are online.{}",
+                masked_note(masked)
+            ),
+            || json!({"report": report, "status": "queued", "reason": format!("{e:#}"), "masked": masked}),
+        ),
+    }
+    Ok(())
+}
+
+fn masked_note(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("\n{n} piece(s) of personal data were masked.")
+    }
+}
+
+/// Moves the program to the server's newest verified version, fetching its
+/// questionnaire when it changed.
+pub fn refresh(
+    ctx: &Ctx,
+    un: &mut Unlocked,
+    client: &sealdrop_client::Client,
+    program_id: &str,
+) -> Result<()> {
+    let program = un
+        .state
+        .programs
+        .get(program_id)
+        .cloned()
+        .context("no such program")?;
+    let newest = send::refresh_descriptor(client, &program)?;
+    let body = newest.unverified_body();
+    let held = program
+        .questionnaire
+        .as_deref()
+        .map(|q| questionnaire_digest(q.as_bytes()));
+    let mut updated = program.clone();
+    if held != Some(body.questionnaire_digest) {
+        let q = client.questionnaire(&body.program_id, Some(&body.questionnaire_digest))?;
+        if questionnaire_digest(&q) != body.questionnaire_digest {
+            bail!("the server's questionnaire is not the one the program descriptor names");
+        }
+        updated.questionnaire =
+            Some(String::from_utf8(q).context("the questionnaire is not UTF-8")?);
+    }
+    updated.name = body.name.clone();
+    updated.descriptor = B64::of(&newest);
+    un.state.programs.insert(program_id.to_owned(), updated);
+    ctx.home.save(un)
+}
+
+/// Unix seconds as a UTC date and time.
+pub fn date(secs: u64) -> String {
+    let days = secs / 86_400;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::date(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::date(1_795_000_000), "2026-11-18 11:06 UTC");
+        assert_eq!(super::date(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}

@@ -1,0 +1,343 @@
+//! The `shopper` CLI against a real server: init, enroll, a fillable
+//! report, submit with a photo carrying GPS EXIF (gone when the manager
+//! decrypts it), receipts; personal data refused or masked; the same draft
+//! twice; the server down, then sync; a grant and a revoke between sealing
+//! and sending; a wrong passphrase; a tampered invite.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use serde_json::{Value, json};
+
+struct Shopper {
+    home: tempfile::TempDir,
+    passphrase: String,
+}
+
+impl Shopper {
+    fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+            passphrase: "a shopper's long passphrase".into(),
+        }
+    }
+
+    fn run_with(&self, args: &[&str], passphrase: &str) -> Output {
+        Command::new(bin("shopper"))
+            .args(args)
+            .env("SEALDROP_HOME", self.home.path().join("h"))
+            .env("SEALDROP_PASSPHRASE", passphrase)
+            .env("SEALDROP_SYNC_MAX_DELAY_MS", "0")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run_with(&all, &self.passphrase);
+        assert!(
+            out.status.success(),
+            "shopper {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run_with(args, &self.passphrase);
+        assert!(!out.status.success(), "shopper {args:?} should have failed");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+}
+
+/// A JPEG skeleton whose EXIF carries a GPS position and whose comment
+/// names its owner.
+fn jpeg_with_gps() -> Vec<u8> {
+    fn segment(kind: u8, payload: &[u8]) -> Vec<u8> {
+        let mut s = vec![0xFF, kind];
+        s.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+        s.extend_from_slice(payload);
+        s
+    }
+    let mut j = vec![0xFF, 0xD8];
+    j.extend(segment(0xE0, b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0"));
+    j.extend(segment(0xE1, b"Exif\0\0MM\0*GPSLatitude 51.5074N"));
+    j.extend(segment(0xFE, b"taken by Sam Shopper"));
+    j.extend(segment(0xDB, &[0u8; 65]));
+    j.extend(segment(0xDA, &[1, 2, 3]));
+    j.extend_from_slice(&[0x12, 0x34, 0xFF, 0xD9]);
+    j
+}
+
+/// Enrols a new shopper in `program` with an invite from `manager`.
+fn enrolled_shopper(manager: &Staff, program: &str) -> Shopper {
+    let invite = manager.json(&["invite", "shopper", "--program", program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sam = Shopper::new();
+    sam.json(&["init"]);
+    let enrolled = sam.json(&["enroll", &invite]);
+    assert_eq!(enrolled["program"], program);
+    sam
+}
+
+/// A `shopper new` file filled in with `answers`; returns its path.
+fn filled(sam: &Shopper, name: &str, answers: &Value) -> PathBuf {
+    let path = sam.path(name);
+    sam.json(&["new", "--out", path.to_str().unwrap()]);
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (k, v) in answers.as_object().unwrap() {
+        assert!(doc["answers"].get(k).is_some(), "no question {k}");
+        doc["answers"][k] = v.clone();
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path
+}
+
+fn example_answers() -> Value {
+    serde_json::from_slice(&example_report()).unwrap()
+}
+
+/// The manager fetches into `out`; returns the report folders fetched.
+fn fetch(manager: &Staff, out: &Path) -> Vec<PathBuf> {
+    let v = manager.json(&["fetch", "--out", out.to_str().unwrap()]);
+    assert!(v["failed"].as_array().unwrap().is_empty(), "{v}");
+    v["fetched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| PathBuf::from(p.as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn enrol_fill_in_submit_with_a_photo_and_keep_receipts() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let sam = enrolled_shopper(&ada, &program);
+    assert_eq!(sam.json(&["programs"]).as_array().unwrap().len(), 1);
+
+    // A wrong passphrase: one clear sentence, nothing changed.
+    let wrong = sam.run_with(&["programs"], "not it");
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("passphrase is wrong"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // Not greeted: the entrance photo is asked for.
+    let mut answers = example_answers();
+    answers["greeted"] = json!(false);
+    answers["greeting_quality"] = Value::Null;
+    answers["entrance_photo"] = json!("door.jpg");
+    let visit = filled(&sam, "visit.json", &answers);
+    let door = sam.path("door.jpg");
+    std::fs::write(&door, jpeg_with_gps()).unwrap();
+    let sent = sam.json(&[
+        "submit",
+        visit.to_str().unwrap(),
+        "--attach",
+        door.to_str().unwrap(),
+    ]);
+    assert_eq!(sent["status"], "sent", "{sent}");
+
+    // The same draft again is refused, naming the report.
+    let again = sam.fails(&[
+        "submit",
+        visit.to_str().unwrap(),
+        "--attach",
+        door.to_str().unwrap(),
+    ]);
+    assert!(
+        again.contains("already submitted") && again.contains(sent["report"].as_str().unwrap()),
+        "{again}"
+    );
+
+    // The manager decrypts it: the answers as written, the photo without
+    // its location or owner.
+    let out = ada.home.path().join("findings");
+    let folders = fetch(&ada, &out);
+    assert_eq!(folders.len(), 1);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(folders[0].join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["answers"]["greeted"], false);
+    assert_eq!(report["answers"]["entrance_photo"], "door.jpg");
+    let photo = std::fs::read(folders[0].join("door.jpg")).unwrap();
+    let text = String::from_utf8_lossy(&photo);
+    assert!(!text.contains("GPS") && !text.contains("Exif") && !text.contains("Sam"));
+    assert!(photo.starts_with(&[0xFF, 0xD8]) && photo.ends_with(&[0xFF, 0xD9]));
+
+    // The receipt verifies against the server key the invite pinned.
+    let receipts = sam.json(&["receipts", "--verify"]);
+    assert_eq!(receipts["receipts"].as_array().unwrap().len(), 1);
+    assert!(receipts["failures"].as_array().unwrap().is_empty());
+
+    // Personal data in free text is refused, naming the question, then
+    // masked on request.
+    let mut chatty = example_answers();
+    chatty["notes"] = json!("The manager said to call 020 7946 0958 or write to jo@example.com.");
+    let visit2 = filled(&sam, "visit2.json", &chatty);
+    let refused = sam.fails(&["submit", visit2.to_str().unwrap()]);
+    assert!(refused.contains("notes: a phone number"), "{refused}");
+    assert!(refused.contains("notes: an e-mail address"), "{refused}");
+    assert!(
+        sam.json(&["outbox"]).as_array().unwrap().is_empty(),
+        "nothing was sealed"
+    );
+    let masked = sam.json(&["submit", visit2.to_str().unwrap(), "--mask"]);
+    assert_eq!(masked["status"], "sent");
+    assert_eq!(masked["masked"], 2);
+    let folders = fetch(&ada, &out);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(folders[0].join("report.json")).unwrap()).unwrap();
+    let notes = report["answers"]["notes"].as_str().unwrap();
+    assert!(notes.contains("[phone number removed]") && notes.contains("[e-mail address removed]"));
+    assert!(!notes.contains("7946") && !notes.contains("jo@"));
+
+    // Answers that do not fit the questionnaire: every problem at once.
+    let mut wrongs = example_answers();
+    wrongs["greeting_quality"] = json!(9);
+    wrongs["area"] = json!("roof");
+    let bad = filled(&sam, "bad.json", &wrongs);
+    let problems = sam.fails(&["submit", bad.to_str().unwrap()]);
+    assert!(
+        problems.contains("greeting_quality") && problems.contains("area"),
+        "{problems}"
+    );
+
+    // A file that cannot be stripped is refused unless the shopper says so.
+    let pdf = sam.path("menu.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7 author Sam").unwrap();
+    let err = sam.fails(&[
+        "submit",
+        bad.to_str().unwrap(),
+        "--attach",
+        pdf.to_str().unwrap(),
+    ]);
+    assert!(err.contains("--keep-metadata"), "{err}");
+}
+
+#[test]
+fn reports_wait_in_the_outbox_while_the_server_is_down() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let sam = enrolled_shopper(&ada, &program);
+    let visit = filled(&sam, "visit.json", &example_answers());
+
+    server.stop();
+    let queued = sam.json(&["submit", visit.to_str().unwrap()]);
+    assert_eq!(queued["status"], "queued", "{queued}");
+    let outbox = sam.json(&["outbox"]);
+    assert_eq!(outbox.as_array().unwrap().len(), 1);
+    assert!(
+        outbox[0]["last_error"].as_str().unwrap().contains("reach"),
+        "{outbox}"
+    );
+    // Still down: sync keeps it.
+    let still = sam.json(&["sync"]);
+    assert_eq!(still["queued"].as_array().unwrap().len(), 1);
+
+    server.restart();
+    let synced = sam.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    assert!(sam.json(&["outbox"]).as_array().unwrap().is_empty());
+    assert_eq!(
+        sam.json(&["receipts", "--verify"])["receipts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn grants_and_revocations_between_sealing_and_sending_are_rewrapped() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let token = ada.json(&["invite", "staff"]);
+    let (rita, rita_id, rita_fp) = enrolled(&server, "Rita", token["token"].as_str().unwrap());
+    let sam = enrolled_shopper(&ada, &program);
+
+    // Sealed offline to version 1 (Ada alone); Rita is granted; sent.
+    let first = filled(&sam, "first.json", &example_answers());
+    assert_eq!(
+        sam.json(&["submit", first.to_str().unwrap(), "--offline"])["status"],
+        "queued"
+    );
+    ada.json(&[
+        "grant",
+        "--program",
+        &program,
+        "--to",
+        &rita_id,
+        "--fingerprint",
+        &rita_fp,
+    ]);
+    let synced = sam.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    assert_eq!(
+        rita.json(&["inbox"]).as_array().unwrap().len(),
+        1,
+        "re-wrapped to Rita"
+    );
+    let out = rita.home.path().join("out");
+    assert_eq!(
+        rita.json(&["fetch", "--out", out.to_str().unwrap()])["fetched"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Sealed offline with Rita; Rita is revoked; the report goes out
+    // without her key.
+    let mut answers = example_answers();
+    answers["wait_minutes"] = json!(7);
+    let second = filled(&sam, "second.json", &answers);
+    assert_eq!(
+        sam.json(&["submit", second.to_str().unwrap(), "--offline"])["status"],
+        "queued"
+    );
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    let synced = sam.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 2);
+    let programs = sam.json(&["programs"]);
+    assert_eq!(programs[0]["version"], 3, "the shopper follows the chain");
+}
+
+#[test]
+fn a_tampered_invite_is_refused_before_anything_is_sent() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let invite = ada.json(&["invite", "shopper", "--program", &program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sam = Shopper::new();
+    sam.json(&["init"]);
+    // Change one character in the middle of the invite.
+    let mut chars: Vec<char> = invite.chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    let err = sam.fails(&["enroll", &tampered]);
+    assert!(err.contains("invite"), "{err}");
+    assert!(sam.json(&["programs"]).as_array().unwrap().is_empty());
+    // The genuine invite still works: the token was not spent.
+    assert_eq!(sam.json(&["enroll", &invite])["program"], program);
+    // A second init does not replace the keystore.
+    assert!(sam.fails(&["init"]).contains("already holds a keystore"));
+}
