@@ -111,6 +111,14 @@ pub struct State {
 }
 
 impl State {
+    /// A copy of the program with this ID.
+    pub fn enrolled(&self, id: &str) -> Result<Program> {
+        self.programs
+            .get(id)
+            .cloned()
+            .with_context(|| format!("you are not enrolled in program {id}"))
+    }
+
     /// The program named, or the only one.
     pub fn program(&self, wanted: Option<&str>) -> Result<(String, &Program)> {
         match wanted {

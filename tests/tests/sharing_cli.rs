@@ -140,15 +140,7 @@ fn managers_grants_and_revocation() {
     assert!(err.contains("does not belong"), "{err}");
     assert_eq!(ada.json(&["program", "show", &program])["version"], 4);
 
-    let granted = ada.json(&[
-        "grant",
-        "--program",
-        &program,
-        "--to",
-        &rita_id,
-        "--fingerprint",
-        &rita_fp,
-    ]);
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
     assert_eq!(granted["rewrapped"], 2);
     assert_eq!(
         rita.json(&["inbox"]).as_array().unwrap().len(),
@@ -208,15 +200,7 @@ fn managers_grants_and_revocation() {
     assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 3);
 
     // Granted again, then revoked from this one program only.
-    let regranted = ada.json(&[
-        "grant",
-        "--program",
-        &program,
-        "--to",
-        &rita_id,
-        "--fingerprint",
-        &rita_fp,
-    ]);
+    let regranted = grant(&ada, &program, &rita_id, &rita_fp);
     assert_eq!(regranted["rewrapped"], 3);
     assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 3);
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);

@@ -275,15 +275,7 @@ fn grants_and_revocations_between_sealing_and_sending_are_rewrapped() {
         sam.json(&["submit", first.to_str().unwrap(), "--offline"])["status"],
         "queued"
     );
-    ada.json(&[
-        "grant",
-        "--program",
-        &program,
-        "--to",
-        &rita_id,
-        "--fingerprint",
-        &rita_fp,
-    ]);
+    grant(&ada, &program, &rita_id, &rita_fp);
     let synced = sam.json(&["sync"]);
     assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
     assert_eq!(

@@ -138,12 +138,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
     let (client, unreachable) = if args.offline {
         (None, None)
     } else {
-        let program = un
-            .state
-            .programs
-            .get(&program_id)
-            .cloned()
-            .context("no such program")?;
+        let program = un.state.enrolled(&program_id)?;
         match send::connect(&program) {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(format!("{e:#}"))),
@@ -152,12 +147,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
     if let Some(client) = &client {
         refresh(ctx, &mut un, client, &program_id)?;
     }
-    let program = un
-        .state
-        .programs
-        .get(&program_id)
-        .cloned()
-        .context("no such program")?;
+    let program = un.state.enrolled(&program_id)?;
     let descriptor = program.descriptor()?;
     let q = questionnaire(&program)?;
 
@@ -323,12 +313,7 @@ pub fn refresh(
     client: &sealdrop_client::Client,
     program_id: &str,
 ) -> Result<()> {
-    let program = un
-        .state
-        .programs
-        .get(program_id)
-        .cloned()
-        .context("no such program")?;
+    let program = un.state.enrolled(program_id)?;
     let newest = send::refresh_descriptor(client, &program)?;
     let body = newest.unverified_body();
     let held = program

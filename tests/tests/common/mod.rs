@@ -276,3 +276,16 @@ pub fn new_shopper(server: &Server, manager: &Staff, program: &str) -> (Client, 
     client.sign_in(&key).unwrap();
     (client, key)
 }
+
+/// `sealdrop grant` as `manager`: `to` reads `program`, checked by `fingerprint`.
+pub fn grant(manager: &Staff, program: &str, to: &str, fingerprint: &str) -> serde_json::Value {
+    manager.json(&[
+        "grant",
+        "--program",
+        program,
+        "--to",
+        to,
+        "--fingerprint",
+        fingerprint,
+    ])
+}
