@@ -76,6 +76,32 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// An encrypted copy of your keystore, outbox and receipts, for a
+    /// second device or a lost laptop.
+    #[command(
+        after_help = "Example:\n  shopper backup --out shopper-backup.json\n\nThe file opens only with your passphrase. Restore it with `shopper restore`."
+    )]
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty home.
+    #[command(after_help = "Example:\n  shopper --home ~/new-laptop restore shopper-backup.json")]
+    Restore { file: PathBuf },
+    /// Ask the server to delete one of your reports (a signed request).
+    #[command(after_help = "Example:\n  shopper delete sdr… --yes")]
+    Delete {
+        report: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Everything you sent, decrypted from your local copies, with receipts.
+    #[command(after_help = "Example:\n  shopper export --out my-reports/")]
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]

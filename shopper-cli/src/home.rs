@@ -9,6 +9,7 @@
 //! HOME/outbox/ID.sealed         a queued report: sealed record, content key, last error
 //! HOME/outbox/ID/stream-N       its ciphertext (encrypted already)
 //! HOME/receipts/ID.sealed       the server's acknowledgement of a sent report
+//! HOME/sent/ID.sealed, sent/ID/  the local copy of a sent report, for `export`
 //! ```
 
 use std::collections::BTreeMap;
@@ -178,6 +179,10 @@ impl Home {
 
     pub fn receipts(&self) -> PathBuf {
         self.dir.join("receipts")
+    }
+
+    pub fn sent(&self) -> PathBuf {
+        self.dir.join("sent")
     }
 
     pub fn private_dir(path: &Path) -> Result<()> {

@@ -100,6 +100,47 @@ pub fn list(home: &Home, vault: &Vault) -> Result<Vec<Queued>> {
     Ok(out)
 }
 
+/// The local copy of a sent report (for `shopper export`): the outbox
+/// entry and its streams, moved under `sent/`. The streams move first, so
+/// an interruption leaves the report queued (sending it again gets the same
+/// acknowledgement) or fully moved.
+pub fn keep_sent(home: &Home, vault: &Vault, entry: &Queued) -> Result<()> {
+    let sent = home.sent();
+    Home::private_dir(&sent)?;
+    let streams = streams_dir(home, &entry.report);
+    if streams.exists() {
+        std::fs::rename(&streams, sent.join(&entry.report))?;
+    }
+    let bytes = zeroize::Zeroizing::new(serde_json::to_vec(entry)?);
+    home.write_sealed(
+        vault,
+        &sent.join(format!("{}.sealed", entry.report)),
+        "sent",
+        &bytes,
+    )?;
+    let queued = entry_path(home, &entry.report);
+    if queued.exists() {
+        std::fs::remove_file(queued)?;
+    }
+    Ok(())
+}
+
+/// Every sent report kept locally.
+pub fn list_sent(home: &Home, vault: &Vault) -> Result<Vec<Queued>> {
+    let mut out = Vec::new();
+    let dir = home.sent();
+    if dir.exists() {
+        for file in std::fs::read_dir(&dir)? {
+            let path = file?.path();
+            if path.extension().is_some_and(|e| e == "sealed") {
+                out.push(Home::read_sealed::<Queued>(vault, &path, "sent")?);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.report.cmp(&b.report));
+    Ok(out)
+}
+
 /// Removes a report from the outbox: the entry first, so that what is left
 /// after an interruption is only unreferenced ciphertext.
 pub fn remove(home: &Home, report: &str) -> Result<()> {

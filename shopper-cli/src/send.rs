@@ -205,7 +205,7 @@ fn try_send(home: &Home, un: &mut Unlocked, entry: &mut Queued) -> Result<Receip
         "receipt",
         &bytes,
     )?;
-    outbox::remove(home, &entry.report)?;
+    outbox::keep_sent(home, &un.vault, entry)?;
     Ok(receipt)
 }
 

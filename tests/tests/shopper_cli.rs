@@ -333,3 +333,80 @@ fn a_tampered_invite_is_refused_before_anything_is_sent() {
     // A second init does not replace the keystore.
     assert!(sam.fails(&["init"]).contains("already holds a keystore"));
 }
+
+#[test]
+fn a_backup_restored_elsewhere_syncs_its_outbox_then_exports_and_deletes() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let sam = enrolled_shopper(&ada, &program);
+    let first = filled(&sam, "first.json", &example_answers());
+    let sent = sam.json(&["submit", first.to_str().unwrap()]);
+    assert_eq!(sent["status"], "sent");
+    let mut answers = example_answers();
+    answers["wait_minutes"] = json!(11);
+    let second = filled(&sam, "second.json", &answers);
+    assert_eq!(
+        sam.json(&["submit", second.to_str().unwrap(), "--offline"])["status"],
+        "queued"
+    );
+
+    let file = sam.path("backup.json");
+    sam.json(&["backup", "--out", file.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("wait_minutes") && !text.contains(&program));
+
+    // A new laptop: the wrong passphrase restores nothing; the right one
+    // restores a home whose outbox still sends.
+    let laptop = Shopper::new();
+    let wrong = laptop.run_with(&["restore", file.to_str().unwrap()], "not it");
+    assert!(!wrong.status.success());
+    assert!(!laptop.path("h").join("keystore.json").exists());
+    laptop.json(&["restore", file.to_str().unwrap()]);
+    assert_eq!(laptop.json(&["outbox"]).as_array().unwrap().len(), 1);
+    let synced = laptop.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        laptop.json(&["receipts", "--verify"])["receipts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Everything sent, decrypted from the local copies.
+    let out = laptop.path("mine");
+    let exported = laptop.json(&["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(exported["exported"].as_array().unwrap().len(), 2);
+    let waits: Vec<i64> = exported["exported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let doc: Value = serde_json::from_slice(
+                &std::fs::read(Path::new(p.as_str().unwrap()).join("report.json")).unwrap(),
+            )
+            .unwrap();
+            assert!(doc["acknowledgement"].is_string());
+            doc["answers"]["wait_minutes"].as_i64().unwrap()
+        })
+        .collect();
+    assert!(waits.contains(&11) && waits.contains(&3), "{waits:?}");
+
+    // A signed deletion: the server forgets the report; the receipt stays.
+    let report = sent["report"].as_str().unwrap();
+    laptop.json(&["delete", report, "--yes"]);
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        laptop.json(&["receipts"])["receipts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        laptop
+            .fails(&["delete", "sdrnotareport", "--yes"])
+            .contains("not a report you sent")
+    );
+}

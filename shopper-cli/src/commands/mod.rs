@@ -1,5 +1,6 @@
 //! One module per group of commands; `run` dispatches.
 
+mod care;
 mod draft;
 mod queue;
 mod setup;
@@ -50,5 +51,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox { remove, yes } => queue::outbox(&ctx, remove.as_deref(), yes),
         Command::Sync => queue::sync(&ctx),
         Command::Receipts { verify } => queue::receipts(&ctx, verify),
+        Command::Backup { out } => care::backup(&ctx, &out),
+        Command::Restore { file } => care::restore(&ctx, &file),
+        Command::Delete { report, yes } => care::delete(&ctx, &report, yes),
+        Command::Export { out } => care::export(&ctx, &out),
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::B64;
-use sealdrop_proto::hash::{labelled, questionnaire_digest};
+use sealdrop_proto::hash::{Hasher, questionnaire_digest};
 use sealdrop_proto::report::{AttachmentMeta, ReportContent, ReportSealer};
 use sealdrop_questionnaire::Kind;
 use serde_json::{Value, json};
@@ -22,11 +22,38 @@ use crate::send::{self, now};
 /// Names what a draft hash covers.
 const DRAFT_LABEL: &[u8] = b"sealdrop shopper draft v1\0";
 
-/// An attachment ready to seal: metadata removed where we know how.
+/// An attachment ready to seal: a photo rewritten without its metadata
+/// (small, in memory), or a file sealed as it is, streamed from disk so
+/// that a video of any size needs no more memory than a photo.
 struct Attachment {
     name: String,
     media_type: &'static str,
-    bytes: Vec<u8>,
+    body: Body,
+}
+
+enum Body {
+    Stripped(Vec<u8>),
+    File { path: PathBuf, len: u64 },
+}
+
+impl Attachment {
+    fn len(&self) -> u64 {
+        match &self.body {
+            Body::Stripped(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    fn reader(&self) -> Result<Box<dyn std::io::Read + '_>> {
+        Ok(match &self.body {
+            Body::Stripped(b) => Box::new(b.as_slice()),
+            Body::File { path, .. } => Box::new(std::io::BufReader::with_capacity(
+                256 * 1024,
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            )),
+        })
+    }
 }
 
 fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -48,21 +75,36 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn prepare(path: &Path, keep_metadata: bool) -> Result<Attachment> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (media_type, bytes) = match media::sniff(&bytes) {
-        Format::Jpeg => (
-            "image/jpeg",
-            media::strip_jpeg(&bytes).with_context(|| name.clone())?,
+    let mut head = [0u8; 16];
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let n = std::io::Read::read(&mut file, &mut head)?;
+    let (media_type, body) = match media::sniff(&head[..n]) {
+        Format::Jpeg => {
+            let bytes = std::fs::read(path)?;
+            (
+                "image/jpeg",
+                Body::Stripped(media::strip_jpeg(&bytes).with_context(|| name.clone())?),
+            )
+        }
+        Format::Png => {
+            let bytes = std::fs::read(path)?;
+            (
+                "image/png",
+                Body::Stripped(media::strip_png(&bytes).with_context(|| name.clone())?),
+            )
+        }
+        Format::Other if keep_metadata => (
+            "application/octet-stream",
+            Body::File {
+                path: path.to_path_buf(),
+                len: file.metadata()?.len(),
+            },
         ),
-        Format::Png => (
-            "image/png",
-            media::strip_png(&bytes).with_context(|| name.clone())?,
-        ),
-        Format::Other if keep_metadata => ("application/octet-stream", bytes),
         Format::Other => bail!(
             "{name}: only JPEG and PNG photos can have their metadata (location, camera, owner) removed; convert it, or attach it as it is with --keep-metadata"
         ),
@@ -70,7 +112,7 @@ fn prepare(path: &Path, keep_metadata: bool) -> Result<Attachment> {
     Ok(Attachment {
         name,
         media_type,
-        bytes,
+        body,
     })
 }
 
@@ -179,12 +221,30 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
 
     // The same draft is sealed once.
     let answers_bytes = serde_json::to_vec(&answers)?;
-    let mut parts: Vec<&[u8]> = vec![program_id.as_bytes(), &answers_bytes];
-    for a in &attachments {
-        parts.push(a.name.as_bytes());
-        parts.push(&a.bytes);
+    let mut h = Hasher::new(DRAFT_LABEL);
+    for part in [program_id.as_bytes(), &answers_bytes] {
+        h.update(&(part.len() as u64).to_be_bytes());
+        h.update(part);
     }
-    let draft = B64(labelled(DRAFT_LABEL, &parts).to_vec());
+    for a in &attachments {
+        h.update(&(a.name.len() as u64).to_be_bytes());
+        h.update(a.name.as_bytes());
+        h.update(&a.len().to_be_bytes());
+        match &a.body {
+            Body::Stripped(bytes) => h.update(bytes),
+            // A large file is named by its path and modification time rather
+            // than hashed twice (sealing hashes its ciphertext anyway).
+            Body::File { path, .. } => {
+                let modified = std::fs::metadata(path)?
+                    .modified()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                h.update(path.canonicalize()?.as_os_str().as_encoded_bytes());
+                h.update(&modified.to_be_bytes());
+            }
+        }
+    }
+    let draft = B64(h.finish().to_vec());
     let draft = serde_json::to_value(&draft)?
         .as_str()
         .unwrap_or_default()
@@ -209,11 +269,8 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
     // The server's size limit, before sealing anything.
     if let Some(client) = &client {
         let limit = client.server_info()?.max_upload_bytes;
-        let size = answers_bytes.len() as u64
-            + attachments
-                .iter()
-                .map(|a| a.bytes.len() as u64)
-                .sum::<u64>();
+        let size =
+            answers_bytes.len() as u64 + attachments.iter().map(Attachment::len).sum::<u64>();
         if size > limit {
             bail!(
                 "the report is {size} bytes, over the server's limit of {limit}; remove or shrink an attachment"
@@ -248,7 +305,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
     outbox::finish_stream(w)?;
     for (n, a) in attachments.iter().enumerate() {
         let mut w = outbox::create_stream(&staged, n + 1)?;
-        sealer.seal_attachment(&mut a.bytes.as_slice(), &mut w)?;
+        sealer.seal_attachment(&mut a.reader()?, &mut w)?;
         outbox::finish_stream(w)?;
     }
     let (sealed, key) = sealer.finish(&mut rng)?;
