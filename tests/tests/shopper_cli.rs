@@ -410,3 +410,99 @@ fn a_backup_restored_elsewhere_syncs_its_outbox_then_exports_and_deletes() {
             .contains("not a report you sent")
     );
 }
+
+/// Replaces what the server serves as the program's descriptor chain, with
+/// the server stopped (it caches descriptors): drops versions above
+/// `keep`, then appends `extra`.
+fn rewrite_chain(
+    server: &mut Server,
+    program: &str,
+    keep: u64,
+    extra: Option<&sealdrop_proto::descriptor::SignedDescriptor>,
+) {
+    use sealdrop_proto::codec::Encode as _;
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let id = program
+        .parse::<sealdrop_proto::ProgramId>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    db.execute(
+        "DELETE FROM descriptors WHERE program_id = ?1 AND version > ?2",
+        rusqlite::params![id, keep as i64],
+    )
+    .unwrap();
+    let mut current = keep;
+    if let Some(d) = extra {
+        current = d.unverified_body().version;
+        db.execute(
+            "INSERT INTO descriptors (program_id, version, descriptor, accepted_at) VALUES (?1, ?2, ?3, 0)",
+            rusqlite::params![id, current as i64, d.to_bytes()],
+        )
+        .unwrap();
+    }
+    db.execute(
+        "UPDATE programs SET current_version = ?2 WHERE id = ?1",
+        rusqlite::params![id, current as i64],
+    )
+    .unwrap();
+    drop(db);
+    server.restart();
+}
+
+#[test]
+fn a_descriptor_no_pinned_manager_signed_and_a_rolled_back_one_are_refused() {
+    use sealdrop_proto::descriptor::ProgramDescriptor;
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let sam = enrolled_shopper(&ada, &program);
+
+    // A version 2 the server made up, adding its own key as a reader and
+    // signed by a key that manages nothing: the shopper never seals to it.
+    let v1 = {
+        let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+        let bytes: Vec<u8> = db
+            .query_row(
+                "SELECT descriptor FROM descriptors WHERE version = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        <sealdrop_proto::descriptor::SignedDescriptor as sealdrop_proto::codec::Decode>::from_bytes(
+            &bytes,
+        )
+        .unwrap()
+    };
+    let intruder = sealdrop_proto::SecretIdentity::generate(&mut rng());
+    let mut forged = ProgramDescriptor::successor(&v1, now());
+    forged.add_recipient(intruder.public());
+    let forged = forged.sign(&intruder).unwrap();
+    rewrite_chain(&mut server, &program, 1, Some(&forged));
+    let visit = filled(&sam, "visit.json", &example_answers());
+    let err = sam.fails(&["submit", visit.to_str().unwrap()]);
+    assert!(err.contains("does not chain"), "{err}");
+    assert!(
+        sam.json(&["outbox"]).as_array().unwrap().is_empty(),
+        "nothing was sealed"
+    );
+
+    // The genuine chain back, moved on to version 2 by a grant; the shopper
+    // follows it. Then the server rolls back to version 1: refused.
+    rewrite_chain(&mut server, &program, 1, None);
+    let token = ada.json(&["invite", "staff"]);
+    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", token["token"].as_str().unwrap());
+    grant(&ada, &program, &rita_id, &rita_fp);
+    assert_eq!(
+        sam.json(&["submit", visit.to_str().unwrap()])["status"],
+        "sent"
+    );
+    assert_eq!(sam.json(&["programs"])[0]["version"], 2);
+    rewrite_chain(&mut server, &program, 1, None);
+    let mut answers = example_answers();
+    answers["wait_minutes"] = json!(8);
+    let later = filled(&sam, "later.json", &answers);
+    let err = sam.fails(&["submit", later.to_str().unwrap()]);
+    assert!(err.contains("rollback"), "{err}");
+    assert!(sam.json(&["outbox"]).as_array().unwrap().is_empty());
+}
