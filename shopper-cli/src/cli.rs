@@ -130,3 +130,26 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub offline: bool,
 }
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory as _;
+
+    /// Every command shows an example in its `--help`.
+    #[test]
+    fn every_command_has_an_example() {
+        let missing: Vec<String> = super::Cli::command()
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .filter(|c| {
+                let help = c
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                !help.contains("Example") || !help.contains("shopper ")
+            })
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        assert!(missing.is_empty(), "no example in --help: {missing:?}");
+    }
+}
