@@ -144,13 +144,10 @@ pub fn delete(ctx: &Ctx, report: &str, yes: bool) -> Result<()> {
     )
     .map_err(|_| anyhow!("{report} is not a report you sent; `shopper receipts` lists them"))?;
     if !yes {
-        use std::io::BufRead as _;
-        eprint!("Ask the server to delete {report} for good? Type yes: ");
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        if line.trim() != "yes" {
-            bail!("nothing was deleted");
-        }
+        super::confirm(
+            &format!("Ask the server to delete {report} for good?"),
+            "nothing was deleted",
+        )?;
     }
     let program = un.state.enrolled(&receipt.program)?;
     let pseudonym = program.pseudonym()?;

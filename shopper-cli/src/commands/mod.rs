@@ -36,6 +36,19 @@ impl Ctx {
     }
 }
 
+/// Asks `question` on stderr; anything but "yes" on stdin is a refusal,
+/// reported as `refused`.
+pub fn confirm(question: &str, refused: &str) -> Result<()> {
+    use std::io::BufRead as _;
+    eprint!("{question} Type yes: ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim() != "yes" {
+        anyhow::bail!("{refused}");
+    }
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx {
         home: Home::locate(cli.home.as_deref())?,

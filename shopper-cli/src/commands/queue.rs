@@ -1,6 +1,5 @@
 //! `outbox`, `sync`, `receipts`.
 
-use std::io::BufRead as _;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
@@ -23,12 +22,10 @@ pub fn outbox(ctx: &Ctx, remove: Option<&str>, yes: bool) -> Result<()> {
             bail!("{id} is not in your outbox; `shopper outbox` lists what is");
         }
         if !yes {
-            eprint!("Remove {id} from your outbox? It will never be sent. Type yes: ");
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            if line.trim() != "yes" {
-                bail!("nothing was removed");
-            }
+            super::confirm(
+                &format!("Remove {id} from your outbox? It will never be sent."),
+                "nothing was removed",
+            )?;
         }
         outbox::remove(&ctx.home, id)?;
         ctx.show(
