@@ -41,16 +41,16 @@ pub enum Command {
     /// The programs you are in.
     #[command(after_help = "Example:\n  shopper programs")]
     Programs,
-    /// Start a report: writes a file to fill in with the program's questions.
+    /// Write a report: the program's questions one by one, or a file to fill in.
     #[command(
-        after_help = "Example:\n  shopper new --out visit.json\n\nFill in the file in any editor, then send it with `shopper submit visit.json`."
+        after_help = "Examples:\n  shopper new                    # question by question; resumes an unfinished draft\n  shopper new --out visit.json   # a file to fill in, in any editor\n\nThen send it: `shopper submit` (the draft) or `shopper submit visit.json`."
     )]
     New {
         #[arg(long)]
         program: Option<String>,
-        /// Where to write the fillable file.
+        /// Write a file to fill in instead of asking question by question.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Check, seal and send a filled-in report.
     #[command(
@@ -106,8 +106,9 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
-    /// The filled-in report (a file from `shopper new --out`).
-    pub file: PathBuf,
+    /// The filled-in report (a file from `shopper new --out`); without it,
+    /// the draft `shopper new` wrote.
+    pub file: Option<PathBuf>,
     #[arg(long)]
     pub program: Option<String>,
     /// Files to attach; a folder attaches every file in it.

@@ -37,6 +37,33 @@ impl Shopper {
             .unwrap()
     }
 
+    /// Runs with `input` on stdin: the form, as a person would type it.
+    fn typed(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = Command::new(bin("shopper"))
+            .args(args)
+            .env("SEALDROP_HOME", self.home.path().join("h"))
+            .env("SEALDROP_PASSPHRASE", &self.passphrase)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "shopper {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
     fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
@@ -505,4 +532,59 @@ fn a_descriptor_no_pinned_manager_signed_and_a_rolled_back_one_are_refused() {
     let err = sam.fails(&["submit", later.to_str().unwrap()]);
     assert!(err.contains("rollback"), "{err}");
     assert!(sam.json(&["outbox"]).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_form_checks_each_answer_resumes_after_an_interruption_and_submits() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let sam = enrolled_shopper(&ada, &program);
+    let door = sam.path("door.jpg");
+    std::fs::write(&door, jpeg_with_gps()).unwrap();
+
+    // "maybe" is not an answer; "n" is; then the input ends (Ctrl-D, a
+    // closed laptop): the draft is kept.
+    let first = sam.typed(&["new"], "maybe\nn\n");
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(text.contains("answer y or n; try again"), "{text}");
+    assert!(text.contains("Saved your draft"), "{text}");
+    assert!(sam.fails(&["submit"]).contains("no finished draft"));
+
+    // Resumed where it stopped: 500 minutes is out of range; the photo is
+    // asked because the shopper was not greeted; notes are skipped.
+    let input = format!(
+        "500\n12\n{}\n2\n1,3\nn/a\n\n2026-11-20T14:05\n",
+        door.display()
+    );
+    let second = sam.typed(&["new"], &input);
+    let text = String::from_utf8_lossy(&second.stdout);
+    assert!(text.contains("Resuming your draft"), "{text}");
+    assert!(text.contains("answer a number from 0 to 120"), "{text}");
+    assert!(
+        !text.contains("Were you greeted"),
+        "greeted was not asked again: {text}"
+    );
+    assert!(text.contains("The report is complete"), "{text}");
+
+    let sent = sam.json(&["submit"]);
+    assert_eq!(sent["status"], "sent", "{sent}");
+    assert!(
+        sam.fails(&["submit"]).contains("no finished draft"),
+        "the draft is used once"
+    );
+
+    let out = ada.home.path().join("findings");
+    let folders = fetch(&ada, &out);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(folders[0].join("report.json")).unwrap()).unwrap();
+    let a = &report["answers"];
+    assert_eq!(a["greeted"], false);
+    assert_eq!(a["wait_minutes"], 12);
+    assert_eq!(a["area"], "fitting");
+    assert_eq!(a["right"], json!(["clean_floors", "working_lights"]));
+    assert_eq!(a["helpfulness"], "n/a");
+    assert!(a.get("notes").is_none());
+    assert_eq!(a["entrance_photo"], "door.jpg");
+    let photo = std::fs::read(folders[0].join("door.jpg")).unwrap();
+    assert!(!String::from_utf8_lossy(&photo).contains("GPS"));
 }

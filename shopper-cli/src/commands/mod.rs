@@ -2,6 +2,7 @@
 
 mod care;
 mod draft;
+mod form;
 mod queue;
 mod setup;
 mod submit;
@@ -59,7 +60,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Init => setup::init(&ctx),
         Command::Enroll { invite } => setup::enroll(&ctx, &invite),
         Command::Programs => setup::programs(&ctx),
-        Command::New { program, out } => draft::new(&ctx, program.as_deref(), &out),
+        Command::New {
+            program,
+            out: Some(out),
+        } => draft::new(&ctx, program.as_deref(), &out),
+        Command::New { program, out: None } => form::interactive(&ctx, program.as_deref()),
         Command::Submit(args) => submit::submit(&ctx, &args),
         Command::Outbox { remove, yes } => queue::outbox(&ctx, remove.as_deref(), yes),
         Command::Sync => queue::sync(&ctx),

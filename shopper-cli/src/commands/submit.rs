@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::draft::questionnaire;
+use super::form;
 use crate::cli::SubmitArgs;
 use crate::home::{Sealed, SecretBytes, Unlocked};
 use crate::media::{self, Format};
@@ -166,14 +167,33 @@ fn check_pii(answers: &mut BTreeMap<String, Value>, args: &SubmitArgs) -> Result
 }
 
 pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
-    let (file_program, mut answers) = read_answers(&args.file)?;
-    let attachments: Vec<Attachment> = files(&args.attach)?
+    let mut un = ctx.unlock()?;
+    // A file, or the draft `shopper new` wrote with the form.
+    let mut attach = args.attach.clone();
+    let (program_id, mut answers, from_draft) = match &args.file {
+        Some(file) => {
+            let (file_program, answers) = read_answers(file)?;
+            let wanted = args.program.clone().or(file_program);
+            (un.state.program(wanted.as_deref())?.0, answers, false)
+        }
+        None => {
+            let (id, _) = un.state.program(args.program.as_deref())?;
+            let draft = form::load(&ctx.home, &un, &id)?
+                .filter(|d| d.complete)
+                .context("there is no finished draft for this program: run `shopper new` to fill one in, or give a file")?;
+            attach.extend(draft.photos.values().cloned());
+            let answers = draft
+                .answers
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .collect();
+            (id, answers, true)
+        }
+    };
+    let attachments: Vec<Attachment> = files(&attach)?
         .iter()
         .map(|p| prepare(p, args.keep_metadata))
         .collect::<Result<_>>()?;
-    let mut un = ctx.unlock()?;
-    let wanted = args.program.clone().or(file_program);
-    let (program_id, _) = un.state.program(wanted.as_deref())?;
 
     // Online: the newest program version (never an older one) and its
     // questionnaire. Offline: the last verified ones.
@@ -320,6 +340,9 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
         attempts: 0,
     };
     outbox::enqueue(&ctx.home, &un.vault, &staged, &entry)?;
+    if from_draft {
+        std::fs::remove_file(form::draft_path(&ctx.home, &program_id))?;
+    }
     un.state.sealed_drafts.insert(
         draft,
         Sealed {
