@@ -117,6 +117,92 @@ pub fn strip_png(input: &[u8]) -> Result<Vec<u8>, MediaError> {
     }
 }
 
+/// When a JPEG photo was taken, from its EXIF `DateTimeOriginal` (else
+/// `DateTime`), read before the metadata is stripped so that the time
+/// survives inside the ciphertext. Cameras record local time without a
+/// zone; it is kept as if it were UTC. `None` when absent or malformed.
+pub fn jpeg_capture_time(input: &[u8]) -> Option<u64> {
+    let mut at = 2;
+    while let Some(marker) = input.get(at..at + 4) {
+        if marker[0] != 0xFF || marker[1] == 0xDA || marker[1] == 0xD9 {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([marker[2], marker[3]]));
+        let payload = input.get(at + 4..at + 2 + len)?;
+        if marker[1] == 0xE1
+            && let Some(tiff) = payload.strip_prefix(b"Exif\0\0")
+        {
+            return exif_time(tiff);
+        }
+        at += 2 + len;
+    }
+    None
+}
+
+fn exif_time(tiff: &[u8]) -> Option<u64> {
+    let big = match tiff.get(..2)? {
+        b"MM" => true,
+        b"II" => false,
+        _ => return None,
+    };
+    let u16_at = |o: usize| {
+        let b: [u8; 2] = tiff.get(o..o + 2)?.try_into().ok()?;
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |o: usize| {
+        let b: [u8; 4] = tiff.get(o..o + 4)?.try_into().ok()?;
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    // The value of `tag` in the IFD at `ifd`, as (type, count, value or offset).
+    let find = |ifd: usize, tag: u16| -> Option<(u16, u32, u32)> {
+        let n = usize::from(u16_at(ifd)?);
+        (0..n.min(512)).find_map(|i| {
+            let e = ifd + 2 + 12 * i;
+            (u16_at(e)? == tag).then(|| Some((u16_at(e + 2)?, u32_at(e + 4)?, u32_at(e + 8)?)))?
+        })
+    };
+    let text = |(kind, count, offset): (u16, u32, u32)| -> Option<u64> {
+        if kind != 2 || count < 19 {
+            return None;
+        }
+        let s = std::str::from_utf8(tiff.get(offset as usize..offset as usize + 19)?).ok()?;
+        parse_exif_datetime(s)
+    };
+    let ifd0 = u32_at(4)? as usize;
+    let exif_ifd = find(ifd0, 0x8769).map(|(_, _, o)| o as usize);
+    exif_ifd
+        .and_then(|e| find(e, 0x9003))
+        .and_then(text)
+        .or_else(|| find(ifd0, 0x0132).and_then(text))
+}
+
+/// "YYYY:MM:DD HH:MM:SS" as Unix seconds.
+fn parse_exif_datetime(s: &str) -> Option<u64> {
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, se) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + mi * 60 + se).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +229,38 @@ mod tests {
         j.extend(segment(0xDA, &[1, 2, 3]));
         j.extend_from_slice(&[0x12, 0x34, 0xFF, 0x00, 0x56, 0xFF, 0xD9]);
         j
+    }
+
+    /// A big-endian EXIF block: IFD0 points to an Exif IFD whose
+    /// DateTimeOriginal is `when`.
+    pub fn exif_with_time(when: &str) -> Vec<u8> {
+        let mut t = b"MM\0\x2a\0\0\0\x08".to_vec();
+        // IFD0 at 8: one entry, ExifIFD pointer -> 26.
+        t.extend_from_slice(&[0, 1, 0x87, 0x69, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0]);
+        // Exif IFD at 26: DateTimeOriginal, ASCII, 20 bytes at 44.
+        t.extend_from_slice(&[0, 1, 0x90, 0x03, 0, 2, 0, 0, 0, 20, 0, 0, 0, 44, 0, 0, 0, 0]);
+        t.extend_from_slice(when.as_bytes());
+        t.push(0);
+        let mut payload = b"Exif\0\0".to_vec();
+        payload.extend(t);
+        payload
+    }
+
+    #[test]
+    fn the_capture_time_is_read_before_stripping() {
+        let mut j = vec![0xFF, 0xD8];
+        j.extend(segment(0xE0, b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0"));
+        j.extend(segment(0xE1, &exif_with_time("2026:11:20 14:05:09")));
+        j.extend(segment(0xDA, &[1, 2, 3]));
+        j.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(jpeg_capture_time(&j), Some(1_795_183_509));
+        assert_eq!(jpeg_capture_time(&strip_jpeg(&j).unwrap()), None);
+        assert_eq!(jpeg_capture_time(&jpeg_with_gps()), None);
+        assert_eq!(
+            parse_exif_datetime("2000:02:29 00:00:00"),
+            Some(951_782_400)
+        );
+        assert_eq!(parse_exif_datetime("0000:00:00 00:00:00"), None);
     }
 
     #[test]

@@ -98,7 +98,13 @@ fn jpeg_with_gps() -> Vec<u8> {
     }
     let mut j = vec![0xFF, 0xD8];
     j.extend(segment(0xE0, b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0"));
-    j.extend(segment(0xE1, b"Exif\0\0MM\0*GPSLatitude 51.5074N"));
+    // EXIF: IFD0 points to an Exif IFD whose DateTimeOriginal is
+    // 2026:11:20 14:05:09; a GPS position follows.
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    exif.extend_from_slice(&[0, 1, 0x87, 0x69, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0]);
+    exif.extend_from_slice(&[0, 1, 0x90, 0x03, 0, 2, 0, 0, 0, 20, 0, 0, 0, 44, 0, 0, 0, 0]);
+    exif.extend_from_slice(b"2026:11:20 14:05:09\0GPSLatitude 51.5074N");
+    j.extend(segment(0xE1, &exif));
     j.extend(segment(0xFE, b"taken by Sam Shopper"));
     j.extend(segment(0xDB, &[0u8; 65]));
     j.extend(segment(0xDA, &[1, 2, 3]));
@@ -202,6 +208,8 @@ fn enrol_fill_in_submit_with_a_photo_and_keep_receipts() {
     let photo = std::fs::read(folders[0].join("door.jpg")).unwrap();
     let text = String::from_utf8_lossy(&photo);
     assert!(!text.contains("GPS") && !text.contains("Exif") && !text.contains("Sam"));
+    // The capture time survives, inside the ciphertext.
+    assert_eq!(report["attachments"][0]["captured_at"], 1_795_183_509u64);
     assert!(photo.starts_with(&[0xFF, 0xD8]) && photo.ends_with(&[0xFF, 0xD9]));
 
     // The receipt verifies against the server key the invite pinned.

@@ -29,6 +29,8 @@ const DRAFT_LABEL: &[u8] = b"sealdrop shopper draft v1\0";
 struct Attachment {
     name: String,
     media_type: &'static str,
+    /// When the photo was taken, read from its EXIF before stripping.
+    captured_at: Option<u64>,
     body: Body,
 }
 
@@ -84,9 +86,11 @@ fn prepare(path: &Path, keep_metadata: bool) -> Result<Attachment> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let n = std::io::Read::read(&mut file, &mut head)?;
+    let mut captured_at = None;
     let (media_type, body) = match media::sniff(&head[..n]) {
         Format::Jpeg => {
             let bytes = std::fs::read(path)?;
+            captured_at = media::jpeg_capture_time(&bytes);
             (
                 "image/jpeg",
                 Body::Stripped(media::strip_jpeg(&bytes).with_context(|| name.clone())?),
@@ -113,6 +117,7 @@ fn prepare(path: &Path, keep_metadata: bool) -> Result<Attachment> {
     Ok(Attachment {
         name,
         media_type,
+        captured_at,
         body,
     })
 }
@@ -315,7 +320,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
             .iter()
             .map(|a| AttachmentMeta {
                 file_name: a.name.clone(),
-                captured_at: None,
+                captured_at: a.captured_at,
                 media_type: a.media_type.into(),
             })
             .collect(),
