@@ -294,6 +294,18 @@ fn reports_wait_in_the_outbox_while_the_server_is_down() {
         1
     );
     assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 1);
+
+    // A report queued offline goes out with the next one sent online.
+    let mut answers = example_answers();
+    answers["wait_minutes"] = json!(4);
+    let queued = filled(&sam, "queued.json", &answers);
+    sam.json(&["submit", queued.to_str().unwrap(), "--offline"]);
+    answers["wait_minutes"] = json!(5);
+    let online = filled(&sam, "online.json", &answers);
+    let both = sam.json(&["submit", online.to_str().unwrap()]);
+    assert_eq!(both["also_sent"].as_array().unwrap().len(), 1, "{both}");
+    assert!(sam.json(&["outbox"]).as_array().unwrap().is_empty());
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 3);
 }
 
 #[test]

@@ -366,10 +366,29 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
         }
         Some(_) => send::send(&ctx.home, &mut un, &mut entry),
     };
+    // Online after all: send what else waits for this program too.
+    let mut also_sent = Vec::new();
+    if sent.is_ok() {
+        for mut q in outbox::list(&ctx.home, &un.vault)?
+            .into_iter()
+            .filter(|q| q.program == program_id)
+        {
+            if send::send(&ctx.home, &mut un, &mut q).is_ok() {
+                also_sent.push(q.report);
+            }
+        }
+    }
     match sent {
         Ok(receipt) => ctx.show(
-            || format!("Sent {report}; the server acknowledged it at {}.{}", date(receipt.received_at), masked_note(masked)),
-            || json!({"report": report, "status": "sent", "received_at": receipt.received_at, "masked": masked}),
+            || {
+                let also = if also_sent.is_empty() {
+                    String::new()
+                } else {
+                    format!("\nAlso sent {} report(s) that were waiting in your outbox.", also_sent.len())
+                };
+                format!("Sent {report}; the server acknowledged it at {}.{also}{}", date(receipt.received_at), masked_note(masked))
+            },
+            || json!({"report": report, "status": "sent", "received_at": receipt.received_at, "masked": masked, "also_sent": also_sent}),
         ),
         Err(e) => ctx.show(
             || format!(
