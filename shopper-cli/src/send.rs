@@ -122,10 +122,24 @@ fn upload(client: &Client, home: &Home, sealed: &SealedReport) -> Result<Submitt
     client.finish_upload(&sealed.report_id())
 }
 
-/// Sends one queued report. On success the receipt is written and the
-/// report removed from the outbox; on failure the entry records why.
-pub fn send(home: &Home, un: &mut Unlocked, entry: &mut Queued) -> Result<Receipt> {
-    let result = try_send(home, un, entry);
+/// Sends one queued report over `client` (signed in under the report's
+/// program's pseudonym), or over a new connection when `None`. On success
+/// the receipt is written and the report leaves the outbox; on failure the
+/// entry records why.
+pub fn send(
+    home: &Home,
+    un: &mut Unlocked,
+    client: Option<&Client>,
+    entry: &mut Queued,
+) -> Result<Receipt> {
+    let result = match client {
+        Some(c) => try_send(home, un, c, entry),
+        None => un
+            .state
+            .enrolled(&entry.program)
+            .and_then(|p| connect(&p))
+            .and_then(|c| try_send(home, un, &c, entry)),
+    };
     if let Err(e) = &result {
         entry.attempts += 1;
         entry.last_error = Some(format!("{e:#}"));
@@ -134,7 +148,12 @@ pub fn send(home: &Home, un: &mut Unlocked, entry: &mut Queued) -> Result<Receip
     result
 }
 
-fn try_send(home: &Home, un: &mut Unlocked, entry: &mut Queued) -> Result<Receipt> {
+fn try_send(
+    home: &Home,
+    un: &mut Unlocked,
+    client: &Client,
+    entry: &mut Queued,
+) -> Result<Receipt> {
     let program = un
         .state
         .programs
@@ -146,15 +165,14 @@ fn try_send(home: &Home, un: &mut Unlocked, entry: &mut Queued) -> Result<Receip
                 entry.program
             )
         })?;
-    let client = connect(&program)?;
     let mut rewraps = 0;
     let submitted = loop {
         let sealed = entry.sealed()?;
-        match upload(&client, home, &sealed) {
+        match upload(client, home, &sealed) {
             Ok(s) => break (s, sealed),
             Err(e) if e.code() == Some(ErrorCode::StaleList) && rewraps < MAX_REWRAPS => {
                 rewraps += 1;
-                let newer = refresh_descriptor(&client, &program)?;
+                let newer = refresh_descriptor(client, &program)?;
                 let key: [u8; 32] = entry
                     .content_key
                     .expose()

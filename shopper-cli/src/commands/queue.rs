@@ -97,20 +97,23 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
     let (mut sent, mut failed) = (Vec::new(), Vec::new());
     for program in programs {
         pause();
-        // Each program on its own connection and pseudonym.
-        if let Some(p) = un.state.programs.get(&program).cloned()
-            && let Ok(client) = send::connect(&p)
+        // Each program on its own connection and pseudonym, signed in once.
+        let client = un
+            .state
+            .programs
+            .get(&program)
+            .and_then(|p| send::connect(p).ok());
+        // A newer program version is picked up; a rollback is refused.
+        if let Some(client) = &client
+            && let Err(e) = refresh(ctx, &mut un, client, &program)
         {
-            // A newer program version is picked up; a rollback is refused.
-            if let Err(e) = refresh(ctx, &mut un, &client, &program) {
-                for q in queued.iter().filter(|q| q.program == program) {
-                    failed.push((q.report.clone(), format!("{e:#}")));
-                }
-                continue;
+            for q in queued.iter().filter(|q| q.program == program) {
+                failed.push((q.report.clone(), format!("{e:#}")));
             }
+            continue;
         }
         for mut q in queued.iter().filter(|q| q.program == program).cloned() {
-            match send::send(&ctx.home, &mut un, &mut q) {
+            match send::send(&ctx.home, &mut un, client.as_ref(), &mut q) {
                 Ok(r) => sent.push(r),
                 Err(e) => failed.push((q.report.clone(), format!("{e:#}"))),
             }

@@ -364,7 +364,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
             outbox::save(&ctx.home, &un.vault, &entry)?;
             Err(anyhow!(why))
         }
-        Some(_) => send::send(&ctx.home, &mut un, &mut entry),
+        Some(c) => send::send(&ctx.home, &mut un, Some(c), &mut entry),
     };
     // Online after all: send what else waits for this program too.
     let mut also_sent = Vec::new();
@@ -373,7 +373,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
             .into_iter()
             .filter(|q| q.program == program_id)
         {
-            if send::send(&ctx.home, &mut un, &mut q).is_ok() {
+            if send::send(&ctx.home, &mut un, client.as_ref(), &mut q).is_ok() {
                 also_sent.push(q.report);
             }
         }

@@ -100,12 +100,15 @@ const BATCH: usize = 64;
 fn send_batches(client: &Client, out: &SyncSender<Vec<bulk::Entry>>) -> Result<()> {
     let mut after = None;
     loop {
-        let (mut entries, next) = client.audit_bulk(after)?;
-        while !entries.is_empty() {
-            let rest = entries.split_off(entries.len().min(BATCH));
-            out.send(entries)
+        let (entries, next) = client.audit_bulk(after)?;
+        let mut entries = entries.into_iter();
+        loop {
+            let batch: Vec<bulk::Entry> = entries.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            out.send(batch)
                 .map_err(|_| anyhow!("the verifying threads stopped"))?;
-            entries = rest;
         }
         match next {
             Some(n) if Some(n) != after => after = Some(n),
