@@ -115,7 +115,9 @@ fn settings(args: ServeArgs) -> Result<Settings> {
     })
 }
 
-fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig> {
+/// The server's TLS set-up and the SHA-256 of its certificate, which an
+/// operator of a self-signed server hands to managers (`enroll --tls-pin`).
+fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<(rustls::ServerConfig, String)> {
     use rustls_pki_types::pem::PemObject as _;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(cert)
@@ -124,11 +126,19 @@ fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig> {
         .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("{} is not a PEM private key", key.display()))?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("the TLS certificate and key do not fit together")
+    let leaf = certs
+        .first()
+        .with_context(|| format!("{} holds no certificate", cert.display()))?;
+    let pin =
+        data_encoding::HEXLOWER.encode(&<sha2::Sha256 as sha2::Digest>::digest(leaf.as_ref()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("the TLS certificate and key do not fit together")?;
+    Ok((config, pin))
 }
 
 fn init_tracing() {
@@ -178,6 +188,10 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         .map(|(c, k)| tls_config(c, k))
         .transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let (tls, tls_pin) = match tls {
+        Some((config, pin)) => (Some(config), Some(pin)),
+        None => (None, None),
+    };
 
     let log_key = data.log_key()?;
     let log_origin = data.log_origin()?;
@@ -292,6 +306,9 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             tracing::info!("stopping: finishing requests in flight");
             handle.stop(true).await;
         });
+        if let Some(pin) = &tls_pin {
+            println!("TLS certificate SHA-256 (for `sealdrop enroll --tls-pin`): {pin}");
+        }
         println!("sealdrop-server listening on {scheme}://{bound}");
 
         let purge_state = state.clone();

@@ -34,13 +34,16 @@ pub enum Command {
     },
     /// Register with a server using a one-time token.
     #[command(
-        after_help = "Example:\n  sealdrop enroll --server http://127.0.0.1:8080 --token sde_…"
+        after_help = "Examples:\n  sealdrop enroll --server http://127.0.0.1:8080 --token sde_…\n  sealdrop enroll --server https://reports.example:8443 --token sde_… --tls-pin 3f1c…\n\nWith --tls-pin (the SHA-256 that `sealdrop-server serve` prints for its\ncertificate, checked with the operator), only that certificate is trusted,\nand the shopper invites you sign carry the pin."
     )]
     Enroll {
         #[arg(long)]
         server: String,
         #[arg(long)]
         token: String,
+        /// SHA-256 of the server's TLS certificate, in hex (colons allowed).
+        #[arg(long, value_name = "SHA256")]
+        tls_pin: Option<String>,
     },
     /// Create, list and show programs.
     #[command(subcommand)]

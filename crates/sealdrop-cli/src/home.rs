@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct State {
     pub server: Option<String>,
+    /// The SHA-256 of the server's TLS certificate, pinned at enrolment:
+    /// then only that certificate is trusted, and shopper invites carry it.
+    #[serde(default)]
+    pub tls_pin: Option<B64>,
     pub role: Option<Role>,
     pub organisation: Option<String>,
     /// The highest descriptor version verified for each program: a lower
@@ -41,6 +45,26 @@ impl State {
     pub fn pin(&mut self, descriptor: &SignedDescriptor) {
         let id = descriptor.unverified_body().program_id.to_string();
         self.programs.insert(id, B64::of(descriptor));
+    }
+
+    pub fn tls_pin(&self) -> Result<Option<[u8; 32]>> {
+        self.tls_pin
+            .as_ref()
+            .map(|pin| {
+                pin.0
+                    .as_slice()
+                    .try_into()
+                    .context("the pinned TLS certificate hash in the state file is damaged")
+            })
+            .transpose()
+    }
+
+    /// A client for the remembered server, honouring its TLS pin.
+    pub fn client(&self) -> Result<sealdrop_client::Client> {
+        Ok(sealdrop_client::Client::connect(
+            self.server()?,
+            self.tls_pin()?,
+        )?)
     }
 
     pub fn server(&self) -> Result<&str> {

@@ -4,8 +4,13 @@
 //! checks nothing the server says (the callers verify what they receive
 //! against keys they pinned).
 
+pub mod tls_pin;
+
 use std::fmt;
 use std::time::Duration;
+
+pub use tls_pin::{CertificatePin, pin_of_pem};
+use ureq::unversioned::transport::Connector as _;
 
 use sealdrop_api::routes as r;
 use sealdrop_api::*;
@@ -28,6 +33,12 @@ pub enum ClientError {
     Refused { status: u16, body: ErrorBody },
     #[error("cannot reach the server: {0}")]
     Transport(String),
+    /// The server presented a TLS certificate other than the pinned one:
+    /// someone may be in the middle, or the operator changed it.
+    #[error(
+        "the server's TLS certificate is not the one pinned for it; nothing was sent. Ask the program's manager whether the server's certificate changed"
+    )]
+    CertificateMismatch,
     #[error("the server's answer is not what the protocol allows: {0}")]
     BadAnswer(String),
     #[error("{0}")]
@@ -46,7 +57,12 @@ impl ClientError {
 
 impl From<ureq::Error> for ClientError {
     fn from(e: ureq::Error) -> Self {
-        Self::Transport(e.to_string())
+        let text = e.to_string();
+        if text.contains(tls_pin::PIN_MISMATCH) {
+            Self::CertificateMismatch
+        } else {
+            Self::Transport(text)
+        }
     }
 }
 
@@ -90,6 +106,31 @@ impl Client {
             .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
             .build();
         Self::build(base_url, Some(tls))
+    }
+
+    /// A client that trusts exactly the TLS certificate whose SHA-256 is
+    /// `pin` (see [`tls_pin`]), and no certificate authority.
+    pub fn with_pinned_certificate(base_url: &str, pin: CertificatePin) -> Result<Self> {
+        let tls = tls_pin::PinnedTlsConnector::new(pin)
+            .map_err(|e| ClientError::Transport(format!("TLS set-up failed: {e}")))?;
+        let connector = ureq::unversioned::transport::TcpConnector::default().chain(tls);
+        let mut client = Self::build(base_url, None)?;
+        let config = client.agent.config().clone();
+        client.agent = ureq::Agent::with_parts(
+            config,
+            connector,
+            ureq::unversioned::resolver::DefaultResolver::default(),
+        );
+        Ok(client)
+    }
+
+    /// [`Client::with_pinned_certificate`] when there is a pin,
+    /// [`Client::new`] otherwise.
+    pub fn connect(base_url: &str, pin: Option<CertificatePin>) -> Result<Self> {
+        match pin {
+            Some(pin) => Self::with_pinned_certificate(base_url, pin),
+            None => Self::new(base_url),
+        }
     }
 
     fn build(base_url: &str, tls: Option<ureq::tls::TlsConfig>) -> Result<Self> {

@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+mod shopper;
+#[allow(unused_imports)]
+pub use shopper::{Shopper, enrolled_shopper};
+
 use rand_core::UnwrapErr;
 use sealdrop_client::Client;
 use sealdrop_proto::SecretIdentity;
@@ -29,17 +33,25 @@ pub struct Server {
     pub url: String,
     pub data: PathBuf,
     pub first_token: String,
+    /// The TLS certificate's SHA-256 the server printed, when it has TLS.
+    pub tls_pin: Option<String>,
     child: Child,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts with more `serve` flags (`--tls-cert`, …).
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let (child, url, first_token) = Self::spawn(&data, "127.0.0.1:0");
+        let (child, url, first_token, tls_pin) = Self::spawn(&data, "127.0.0.1:0", extra);
         Self {
             url,
+            tls_pin,
             data,
             first_token,
             child,
@@ -47,27 +59,32 @@ impl Server {
         }
     }
 
-    fn spawn(data: &Path, bind: &str) -> (Child, String, String) {
+    fn spawn(data: &Path, bind: &str, extra: &[&str]) -> (Child, String, String, Option<String>) {
         let mut child = Command::new(bin("sealdrop-server"))
             .args(["serve", "--bind", bind, "--workers", "2", "--data"])
             .arg(data)
+            .args(extra)
             .env("SEALDROP_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut first_token = String::new();
+        let mut tls_pin = None;
         let url = loop {
             let line = lines.next().expect("the server exited").unwrap();
             if line.trim_start().starts_with("sde_") {
                 first_token = line.trim().to_owned();
+            }
+            if line.starts_with("TLS certificate SHA-256") {
+                tls_pin = line.rsplit(' ').next().map(str::to_owned);
             }
             if let Some(u) = line.strip_prefix("sealdrop-server listening on ") {
                 break u.trim().to_owned();
             }
         };
         std::thread::spawn(move || lines.for_each(drop));
-        (child, url, first_token)
+        (child, url, first_token, tls_pin)
     }
 
     /// Stops the server (its data stays).
@@ -78,8 +95,18 @@ impl Server {
 
     /// Starts it again on the same address and data.
     pub fn restart(&mut self) {
-        let bind = self.url.trim_start_matches("http://").to_owned();
-        let (child, url, _) = Self::spawn(&self.data, &bind);
+        self.restart_with(&[]);
+    }
+
+    /// Starts it again on the same address and data, with `extra` flags.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        let bind = self
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned();
+        let (child, url, _, tls_pin) = Self::spawn(&self.data, &bind, extra);
+        self.tls_pin = tls_pin;
         assert_eq!(url, self.url);
         self.child = child;
     }

@@ -32,14 +32,30 @@ pub fn keygen(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn enroll(ctx: &Ctx, server: &str, token: &str) -> Result<()> {
+/// A certificate's SHA-256 as the operator reads it: 64 hex digits, with
+/// or without the colons `openssl x509 -fingerprint -sha256` puts in.
+fn parse_tls_pin(text: &str) -> Result<[u8; 32]> {
+    let digits: String = text.chars().filter(|c| *c != ':').collect();
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(digits.as_bytes())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .with_context(|| format!("{text:?} is not a certificate's SHA-256: give its 64 hex digits"))
+}
+
+pub fn enroll(ctx: &Ctx, server: &str, token: &str, tls_pin: Option<&str>) -> Result<()> {
+    let pin = tls_pin.map(parse_tls_pin).transpose()?;
+    if pin.is_some() && !server.starts_with("https://") {
+        anyhow::bail!("--tls-pin needs an https:// server URL");
+    }
     let me = ctx.identity()?;
-    let client = sealdrop_client::Client::new(server)?;
+    let client = sealdrop_client::Client::connect(server, pin)?;
     let enrolled = client
         .enrol(token, &me)
         .with_context(|| format!("{server} refused the enrolment"))?;
     let mut state = ctx.home.state()?;
     state.server = Some(client.base_url().to_owned());
+    state.tls_pin = pin.map(|p| sealdrop_api::B64(p.to_vec()));
     state.role = Some(enrolled.role);
     state.organisation = Some(enrolled.organisation.clone());
     ctx.home.save(&state)?;

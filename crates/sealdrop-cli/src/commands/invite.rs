@@ -53,7 +53,7 @@ pub fn shopper(ctx: &Ctx, program: &str, expires: &str) -> Result<()> {
     let info = client.server_info()?;
     let pins = ServerPins {
         server_url: client.base_url().to_owned(),
-        tls_cert_sha256: None,
+        tls_cert_sha256: state.tls_pin()?,
         log_key: info
             .log_key
             .0

@@ -39,7 +39,7 @@ impl Ctx {
     pub fn connect(&self) -> Result<(State, SecretIdentity, Client)> {
         let state = self.home.state()?;
         let me = self.identity()?;
-        let mut client = Client::new(state.server()?)?;
+        let mut client = state.client()?;
         client
             .sign_in(&me)
             .with_context(|| format!("cannot sign in to {}", client.base_url()))?;
@@ -55,7 +55,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     };
     match cli.command {
         Command::Keygen { name } => identity::keygen(&ctx, &name),
-        Command::Enroll { server, token } => identity::enroll(&ctx, &server, &token),
+        Command::Enroll {
+            server,
+            token,
+            tls_pin,
+        } => identity::enroll(&ctx, &server, &token, tls_pin.as_deref()),
         Command::Program(ProgramCommand::Create(args)) => program::create(&ctx, &args),
         Command::Program(ProgramCommand::List) => program::list(&ctx),
         Command::Program(ProgramCommand::Show { program }) => program::show(&ctx, &program),
