@@ -57,6 +57,10 @@ impl std::fmt::Debug for SecretBytes {
 pub struct Program {
     pub name: String,
     pub server: String,
+    /// The SHA-256 of the server's TLS certificate, when the invite pinned
+    /// one: then that certificate is the only one trusted.
+    #[serde(default)]
+    pub tls_pin: Option<B64>,
     pub log_key: B64,
     pub log_origin: String,
     /// The newest descriptor version verified from the invite's pin on.
@@ -84,6 +88,27 @@ impl Program {
             .try_into()
             .context("a pseudonym key in your home is damaged")?;
         Ok(SecretIdentity::from_secret_bytes(bytes))
+    }
+
+    pub fn tls_pin(&self) -> Result<Option<[u8; 32]>> {
+        self.tls_pin
+            .as_ref()
+            .map(|pin| {
+                pin.0
+                    .as_slice()
+                    .try_into()
+                    .context("a pinned TLS certificate hash in your home is damaged")
+            })
+            .transpose()
+    }
+
+    /// A client for the program's server, trusting only what the invite
+    /// pinned when it pinned a certificate.
+    pub fn client(&self) -> Result<sealdrop_client::Client> {
+        Ok(sealdrop_client::Client::connect(
+            &self.server,
+            self.tls_pin()?,
+        )?)
     }
 
     pub fn log_key(&self) -> Result<[u8; 32]> {

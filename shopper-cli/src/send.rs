@@ -42,7 +42,7 @@ pub fn now() -> u64 {
 
 /// A signed-in client for a program.
 pub fn connect(program: &Program) -> Result<Client> {
-    let mut client = Client::new(&program.server)?;
+    let mut client = program.client()?;
     client.sign_in(&program.pseudonym()?)?;
     Ok(client)
 }

@@ -89,15 +89,22 @@ fn pause() {
     }
 }
 
-pub fn sync(ctx: &Ctx) -> Result<()> {
-    let mut un = ctx.unlock()?;
+/// What one pass over the outbox did: the receipts of what was sent, and
+/// why each report left in the outbox is still there.
+pub struct SyncOutcome {
+    pub sent: Vec<Receipt>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// Sends every queued report: each program on its own connection and
+/// pseudonym, after a random pause, signed in once.
+pub fn send_queued(ctx: &Ctx, un: &mut crate::home::Unlocked) -> Result<SyncOutcome> {
     let queued = outbox::list(&ctx.home, &un.vault)?;
     let programs: std::collections::BTreeSet<String> =
         queued.iter().map(|q| q.program.clone()).collect();
     let (mut sent, mut failed) = (Vec::new(), Vec::new());
     for program in programs {
         pause();
-        // Each program on its own connection and pseudonym, signed in once.
         let client = un
             .state
             .programs
@@ -105,7 +112,7 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
             .and_then(|p| send::connect(p).ok());
         // A newer program version is picked up; a rollback is refused.
         if let Some(client) = &client
-            && let Err(e) = refresh(ctx, &mut un, client, &program)
+            && let Err(e) = refresh(ctx, un, client, &program)
         {
             for q in queued.iter().filter(|q| q.program == program) {
                 failed.push((q.report.clone(), format!("{e:#}")));
@@ -113,12 +120,37 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
             continue;
         }
         for mut q in queued.iter().filter(|q| q.program == program).cloned() {
-            match send::send(&ctx.home, &mut un, client.as_ref(), &mut q) {
+            match send::send(&ctx.home, un, client.as_ref(), &mut q) {
                 Ok(r) => sent.push(r),
                 Err(e) => failed.push((q.report.clone(), format!("{e:#}"))),
             }
         }
     }
+    Ok(SyncOutcome { sent, failed })
+}
+
+/// What commands other than `sync` and `submit` do on the way: send what
+/// waits in the outbox, quietly. A failure leaves the reports queued, as a
+/// failed `sync` would, and never fails the command itself.
+pub fn send_opportunistically(ctx: &Ctx, un: &mut crate::home::Unlocked) {
+    let waiting = outbox::list(&ctx.home, &un.vault).map_or(0, |q| q.len());
+    if waiting == 0 {
+        return;
+    }
+    if let Ok(outcome) = send_queued(ctx, un)
+        && !outcome.sent.is_empty()
+        && !ctx.json
+    {
+        eprintln!(
+            "Also sent {} report(s) that were waiting in your outbox.",
+            outcome.sent.len()
+        );
+    }
+}
+
+pub fn sync(ctx: &Ctx) -> Result<()> {
+    let mut un = ctx.unlock()?;
+    let SyncOutcome { sent, failed } = send_queued(ctx, &mut un)?;
     ctx.show(
         || {
             let mut t = match (sent.len(), failed.len()) {
@@ -140,7 +172,9 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
-    let un = ctx.unlock()?;
+    let mut un = ctx.unlock()?;
+    // Receipts of reports still queued come in first.
+    send_opportunistically(ctx, &mut un);
     let mut all: Vec<Receipt> = Vec::new();
     let dir = ctx.home.receipts();
     if dir.exists() {

@@ -52,6 +52,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
         Program {
             name: String::new(),
             server: pins.server_url.clone(),
+            tls_pin: pins.tls_cert_sha256.map(|h| B64(h.to_vec())),
             log_key: B64(pins.log_key.to_vec()),
             log_origin: pins.log_origin.clone(),
             descriptor: B64(Vec::new()),
@@ -64,7 +65,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
     ctx.home.save(&un)?;
 
     let enrolled = (|| -> Result<Program> {
-        let mut client = Client::new(&pins.server_url)?;
+        let mut client = Client::connect(&pins.server_url, pins.tls_cert_sha256)?;
         client
             .enrol_shopper(&bundle, &pseudonym)
             .with_context(|| format!("{} refused the enrolment", pins.server_url))?;
@@ -98,6 +99,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
         Ok(Program {
             name: body.name.clone(),
             server: pins.server_url.clone(),
+            tls_pin: pins.tls_cert_sha256.map(|h| B64(h.to_vec())),
             log_key: B64(pins.log_key.to_vec()),
             log_origin: pins.log_origin.clone(),
             descriptor: B64::of(&current),
@@ -130,7 +132,8 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
 }
 
 pub fn programs(ctx: &Ctx) -> Result<()> {
-    let un = ctx.unlock()?;
+    let mut un = ctx.unlock()?;
+    super::queue::send_opportunistically(ctx, &mut un);
     let list: Vec<_> = un
         .state
         .programs
