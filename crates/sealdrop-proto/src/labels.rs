@@ -31,6 +31,15 @@ pub const HASH_CIPHERTEXT: &[u8] = b"sealdrop/v1/hash/stream-ciphertext\0";
 pub const HASH_QUESTIONNAIRE: &[u8] = b"sealdrop/v1/hash/questionnaire\0";
 pub const HASH_SEALED_REPORT: &[u8] = b"sealdrop/v1/hash/sealed-report\0";
 
+// What the log's leaves name signed messages by (SHA-256(label ‖ the
+// whole signed encoding)).
+pub const HASH_ENROLMENT_RECORD: &[u8] = b"sealdrop/v1/hash/enrolment-record\0";
+pub const HASH_GRANT_RECORD: &[u8] = b"sealdrop/v1/hash/grant-record\0";
+pub const HASH_DELETION_RECORD: &[u8] = b"sealdrop/v1/hash/deletion-record\0";
+
+// The log's leaf data (hashed by RFC 9162 as SHA-256(0x00 ‖ label ‖ entry)).
+pub const LOG_LEAF: &[u8] = b"sealdrop/v1/log/leaf\0";
+
 // Key derivation (HKDF-SHA256 info strings) and HPKE info.
 pub const KDF_KEY_COMMITMENT: &[u8] = b"sealdrop/v1/kdf/key-commitment\0";
 pub const KDF_STREAM_KEY: &[u8] = b"sealdrop/v1/kdf/stream-key\0";
@@ -58,6 +67,10 @@ pub const ALL: &[(&str, &[u8])] = &[
     ("HASH_CIPHERTEXT", HASH_CIPHERTEXT),
     ("HASH_QUESTIONNAIRE", HASH_QUESTIONNAIRE),
     ("HASH_SEALED_REPORT", HASH_SEALED_REPORT),
+    ("HASH_ENROLMENT_RECORD", HASH_ENROLMENT_RECORD),
+    ("HASH_GRANT_RECORD", HASH_GRANT_RECORD),
+    ("HASH_DELETION_RECORD", HASH_DELETION_RECORD),
+    ("LOG_LEAF", LOG_LEAF),
     ("KDF_KEY_COMMITMENT", KDF_KEY_COMMITMENT),
     ("KDF_STREAM_KEY", KDF_STREAM_KEY),
     ("HPKE_ENVELOPE_INFO", HPKE_ENVELOPE_INFO),

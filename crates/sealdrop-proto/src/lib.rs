@@ -11,6 +11,7 @@ pub mod ids;
 pub mod invite;
 pub mod keys;
 pub mod labels;
+pub mod log;
 pub mod messages;
 pub mod report;
 pub mod signed;
