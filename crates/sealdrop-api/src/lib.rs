@@ -10,6 +10,7 @@
 mod b64;
 pub mod bulk;
 mod error;
+pub mod log;
 pub mod routes;
 mod types;
 pub mod upload;

@@ -34,6 +34,10 @@ pub const AUDIT_ENROLMENTS: &str = "/v1/audit/enrolments";
 pub const AUDIT_GRANTS: &str = "/v1/audit/grants";
 pub const AUDIT_BULK: &str = "/v1/audit/bulk";
 pub const AUDIT_RELEASES: &str = "/v1/audit/releases";
+pub const LOG_CHECKPOINT: &str = "/v1/log/checkpoint";
+pub const LOG_INCLUSION: &str = "/v1/log/inclusion";
+pub const LOG_CONSISTENCY: &str = "/v1/log/consistency";
+pub const LOG_LEAVES: &str = "/v1/log/leaves";
 
 /// Fills `{name}` segments in `route` with `values`, in order.
 pub fn fill(route: &str, values: &[&str]) -> String {

@@ -263,6 +263,9 @@ pub struct Receipt {
     pub report: String,
     /// A `Signed<Acknowledgement>` by the server's log key.
     pub acknowledgement: B64,
+    /// The acceptance leaf's inclusion in a signed checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::log::LogProof>,
 }
 
 /// A resumable upload: each stream's declared length and what the server
@@ -275,6 +278,9 @@ pub struct UploadStatus {
     /// Present when the report is stored already: its acknowledgement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledgement: Option<B64>,
+    /// With `acknowledgement`: the acceptance leaf's inclusion proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::log::LogProof>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,6 +330,11 @@ pub struct ReportRelease {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<B64>,
     pub acknowledgement: B64,
+    /// When the server recorded this release (the release leaf's time).
+    pub released_at: u64,
+    /// The release leaf's inclusion in a signed checkpoint: a client
+    /// decrypts only once it verifies.
+    pub log: crate::log::LogProof,
 }
 
 /// `POST /v1/reports/{report}/deletion`: a shopper's signed request.

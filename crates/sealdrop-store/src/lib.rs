@@ -17,15 +17,29 @@ mod model;
 pub mod sqlite;
 
 pub use model::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, TreeHead};
 
 use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
+use sealdrop_proto::log::merkle::Digest;
 use sealdrop_proto::report::ReportRecord;
 
 /// The storage interface. Every method blocks: call it from a thread that
 /// may block, never from an async executor thread.
 pub trait Store: Send + Sync {
+    // The log (RFC 9162 Merkle tree over every change's leaf).
+    /// The current size and root, including every leaf committed so far.
+    fn log_head(&self) -> Result<TreeHead, StoreError>;
+    /// The audit path of leaf `index` in the tree of `size` leaves
+    /// (`size` at most that of the last [`Store::log_head`]).
+    fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, StoreError>;
+    /// The consistency proof from size `old` to size `new`.
+    fn log_consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError>;
+    /// The stored data of leaves `[start, end)`.
+    fn log_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The leaf that records a report's acceptance.
+    fn accepted_leaf(&self, report: &ReportId) -> Result<Option<u64>, StoreError>;
+
     // Organisations and one-time enrolment tokens.
     fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError>;
     fn create_organisation(&self, name: &str, now: u64) -> Result<Organisation, StoreError>;

@@ -144,9 +144,25 @@ pub struct Submission {
 
 #[derive(Debug, Clone)]
 pub enum SubmitOutcome {
-    Stored(Vec<u8>),
+    Stored(Accepted),
     /// The same report was stored before: its original acknowledgement.
-    Duplicate(Vec<u8>),
+    Duplicate(Accepted),
+}
+
+impl SubmitOutcome {
+    pub fn accepted(&self) -> &Accepted {
+        match self {
+            Self::Stored(a) | Self::Duplicate(a) => a,
+        }
+    }
+}
+
+/// A stored report's acknowledgement and the log leaf of its acceptance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub acknowledgement: Vec<u8>,
+    /// `None` only for a report stored before the log existed.
+    pub leaf: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -171,6 +187,9 @@ pub struct Release {
     pub envelope: Envelope,
     pub grant: Option<Vec<u8>>,
     pub acknowledgement: Vec<u8>,
+    /// The index of the log leaf that records this release.
+    pub leaf: u64,
+    pub released_at: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -235,7 +254,7 @@ pub enum UploadStart {
     /// In progress: continue each stream at its received offset.
     Started(Box<UploadState>),
     /// This report is stored already: its acknowledgement.
-    Stored(Vec<u8>),
+    Stored(Accepted),
 }
 
 #[derive(Debug, Clone)]

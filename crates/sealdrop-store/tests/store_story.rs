@@ -8,6 +8,8 @@ use rand_core::UnwrapErr;
 use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor};
 use sealdrop_proto::invite::{Enrolment, InviteBundle, ServerPins};
 use sealdrop_proto::keys::SigningSecret;
+use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash, verify_consistency, verify_inclusion};
 use sealdrop_proto::messages::{Acknowledgement, DeletionRequest};
 use sealdrop_proto::report::{ReportContent, ReportSealer, SealedReport};
 use sealdrop_proto::signed::Signed;
@@ -276,6 +278,67 @@ fn story(store: Arc<dyn Store>) {
         audit[0].1.tombstone,
         Some(Tombstone::Deletion { .. })
     ));
+
+    // Every change above is one leaf, in order; refused writes (the stale
+    // report, the duplicate, the repeated descriptor) left none.
+    let entries = check_log(&*store);
+    let kinds: Vec<&str> = entries.iter().map(LogEntry::kind_name).collect();
+    assert_eq!(
+        kinds,
+        [
+            "enrolled",
+            "enrolled",
+            "descriptor",
+            "descriptor",
+            "enrolled",
+            "accepted",
+            "released",
+            "descriptor",
+            "revoked",
+            "disabled",
+            "deleted"
+        ]
+    );
+    let accepted = store.accepted_leaf(&report.report_id()).unwrap().unwrap();
+    assert_eq!(
+        entries[usize::try_from(accepted).unwrap()].report(),
+        Some(&report.report_id())
+    );
+    assert_eq!(
+        entries[usize::try_from(release.leaf).unwrap()],
+        LogEntry::Released {
+            report: report.report_id(),
+            person: w.reviewer.id(),
+            at: NOW
+        }
+    );
+}
+
+/// Reads every leaf, checks that the head's root is the RFC 9162 root of
+/// exactly those leaves and that each leaf's inclusion proof verifies;
+/// returns the decoded entries.
+fn check_log(store: &dyn Store) -> Vec<LogEntry> {
+    let head = store.log_head().unwrap();
+    let leaves = store.log_leaves(0, head.size).unwrap();
+    assert_eq!(leaves.len() as u64, head.size);
+    let mut tree = MerkleTree::new();
+    for data in &leaves {
+        tree.push(leaf_hash(data));
+    }
+    assert_eq!(tree.root(), head.root);
+    for (index, data) in (0..).zip(&leaves) {
+        let proof = store.log_inclusion(index, head.size).unwrap();
+        verify_inclusion(&leaf_hash(data), index, head.size, &proof, &head.root).unwrap();
+    }
+    if head.size > 1 {
+        let proof = store.log_consistency(1, head.size).unwrap();
+        let first = tree.root_at(1).unwrap();
+        verify_consistency(1, head.size, &first, &head.root, &proof).unwrap();
+    }
+    leaves
+        .iter()
+        .map(|d| LogEntry::from_leaf_data(d).unwrap())
+        .collect()
 }
 
 /// Many writers at once share commits; each gets its own answer, and a
@@ -302,6 +365,14 @@ fn group_commit(store: Arc<dyn Store>) {
         .collect();
     let stored: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(stored, 15 * 25);
+    // One acceptance leaf per stored report, none for the refused ones,
+    // indices dense although refused writes rolled back inside groups.
+    let entries = check_log(&*store);
+    let accepted = entries
+        .iter()
+        .filter(|e| matches!(e, LogEntry::Accepted { .. }))
+        .count();
+    assert_eq!(accepted, stored);
     let audit = store
         .audit_reports(
             w.org,
@@ -336,7 +407,15 @@ fn sqlite_group_commit() {
 fn sqlite_reopens_and_checks_its_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
-    drop(SqliteStore::open(&path).unwrap());
+    let store = SqliteStore::open(&path).unwrap();
+    let w = setup(&store);
+    let head = store.log_head().unwrap();
+    assert!(head.size > 0);
+    drop(store);
+    // Reopened, the tree is rebuilt from the leaves: the same head.
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.log_head().unwrap(), head);
+    drop((again, w));
     assert_eq!(
         SqliteStore::check_file(&path).unwrap(),
         sqlite_schema_version()

@@ -9,6 +9,7 @@
 //! WAL lets run beside the writer.
 
 mod audit;
+mod log;
 mod people;
 mod programs;
 mod reports;
@@ -26,6 +27,8 @@ use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 
 use crate::model::*;
 use crate::{Store, StoredReport};
+pub use log::TreeHead;
+use sealdrop_proto::log::merkle::Digest;
 use writer::Writer;
 
 /// Ciphertext is stored in parts of at most this many bytes: large enough
@@ -41,6 +44,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    log: log::LogTree,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -75,10 +79,13 @@ impl SqliteStore {
         )?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
+        let tree = log::LogTree::default();
+        tree.catch_up(&conn)?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Writer::start(conn)?,
             readers: Mutex::new(Vec::new()),
+            log: tree,
         })
     }
 
@@ -123,6 +130,15 @@ impl SqliteStore {
         result
     }
 
+    /// Catches the tree up when it is smaller than `size`: leaves another
+    /// connection committed since.
+    fn log_reaching(&self, size: u64) -> Result<(), StoreError> {
+        if self.log.head()?.size < size {
+            self.read(|c| self.log.catch_up(c))?;
+        }
+        Ok(())
+    }
+
     fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
@@ -136,6 +152,29 @@ fn poisoned() -> StoreError {
 }
 
 impl Store for SqliteStore {
+    fn log_head(&self) -> Result<TreeHead, StoreError> {
+        self.read(|c| self.log.catch_up(c))
+    }
+
+    fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, StoreError> {
+        self.log_reaching(size)?;
+        self.log.inclusion(index, size)
+    }
+
+    fn log_consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError> {
+        self.log_reaching(new)?;
+        self.log.consistency(old, new)
+    }
+
+    fn log_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read(|c| log::leaves(c, start, end))
+    }
+
+    fn accepted_leaf(&self, report: &ReportId) -> Result<Option<u64>, StoreError> {
+        let report = *report;
+        self.read(move |c| reports::accepted_leaf(c, &report))
+    }
+
     fn organisation(&self, name: &str) -> Result<Option<Organisation>, StoreError> {
         self.read(|c| people::organisation(c, name))
     }

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sealdrop_proto::codec::Encode;
 use sealdrop_proto::ids::{PersonId, ProgramId};
+use sealdrop_proto::log::entry::{LogEntry, LoggedRole};
 
 use super::{array, decode, to_i64, to_u64};
 use crate::model::*;
@@ -96,7 +97,30 @@ pub(super) fn enrol(c: &Connection, e: &NewPerson) -> Result<Person, StoreError>
             to_i64(e.now)?
         ],
     )?;
-    person(c, &id, false)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
+    let stored = person(c, &id, false)?
+        .ok_or_else(|| StoreError::Backend("the new person vanished".into()))?;
+    super::log::append(
+        c,
+        &LogEntry::Enrolled {
+            person: id,
+            role: logged_role(stored.role),
+            program: None,
+            enrolment: None,
+            at: e.now,
+        },
+    )?;
+    Ok(stored)
+}
+
+/// A role as log leaves record it.
+fn logged_role(role: Role) -> LoggedRole {
+    match role {
+        Role::Admin => LoggedRole::Admin,
+        Role::Manager => LoggedRole::Manager,
+        Role::Staff => LoggedRole::Staff,
+        Role::Auditor => LoggedRole::Auditor,
+        Role::Shopper => LoggedRole::Shopper,
+    }
 }
 
 pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, StoreError> {
@@ -146,6 +170,19 @@ pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, St
             e.invite.to_bytes(),
             e.enrolment.to_bytes(),
         ],
+    )?;
+    super::log::append(
+        c,
+        &LogEntry::Enrolled {
+            person: id,
+            role: LoggedRole::Shopper,
+            program: Some(program),
+            enrolment: Some(
+                e.enrolment
+                    .hash(sealdrop_proto::labels::HASH_ENROLMENT_RECORD),
+            ),
+            at: e.now,
+        },
     )?;
     person(c, &id, false)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
 }
@@ -218,6 +255,20 @@ pub(super) fn person(
 }
 
 pub(super) fn disable(c: &Connection, id: &PersonId, now: u64) -> Result<bool, StoreError> {
+    let newly: bool = c
+        .prepare_cached("SELECT disabled_at IS NULL FROM people WHERE id = ?1")?
+        .query_row([&id.as_bytes()[..]], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false);
+    if newly {
+        super::log::append(
+            c,
+            &LogEntry::Disabled {
+                person: *id,
+                at: now,
+            },
+        )?;
+    }
     let changed = c.execute(
         "UPDATE people SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
         params![&id.as_bytes()[..], to_i64(now)?],

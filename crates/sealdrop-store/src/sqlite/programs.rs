@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sealdrop_proto::codec::Encode;
 use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::{PersonId, ProgramId};
+use sealdrop_proto::log::entry::LogEntry;
 
 use super::{array, decode, to_i64, to_u64};
 use crate::model::*;
@@ -37,6 +38,15 @@ pub(super) fn create(
 
 fn insert_descriptor(c: &Connection, d: &SignedDescriptor, now: u64) -> Result<(), StoreError> {
     let body = d.unverified_body();
+    super::log::append(
+        c,
+        &LogEntry::Descriptor {
+            program: body.program_id,
+            version: body.version,
+            descriptor: sealdrop_proto::descriptor::hash_of(d),
+            at: now,
+        },
+    )?;
     c.execute(
         "INSERT INTO descriptors (program_id, version, descriptor, accepted_at) VALUES (?1, ?2, ?3, ?4)",
         params![
@@ -99,6 +109,15 @@ pub(super) fn advance(
     )?;
     for person in revoked {
         delete.execute(params![&person.as_bytes()[..], &program.as_bytes()[..]])?;
+        super::log::append(
+            c,
+            &LogEntry::Revoked {
+                program,
+                person: *person,
+                descriptor_version: next.unverified_body().version,
+                at: now,
+            },
+        )?;
     }
     Ok(())
 }

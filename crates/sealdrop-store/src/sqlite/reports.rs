@@ -7,8 +7,10 @@ use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::SealedReport;
 use sealdrop_proto::signed::Signed;
 
-use super::programs;
+use sealdrop_proto::log::entry::LogEntry;
+
 use super::{array, decode, to_i64, to_u64};
+use super::{log, programs};
 use crate::StoredReport;
 use crate::model::*;
 
@@ -38,20 +40,25 @@ pub(super) fn check_new_report(
         Some((role, None, Some(p))) if role == "shopper" && p == program.as_bytes() => {}
         _ => return Err(StoreError::NotAllowed),
     }
-    let existing: Option<(Vec<u8>, Vec<u8>, bool)> = c
+    /// Record hash, acknowledgement, tombstoned, acceptance leaf.
+    type Existing = (Vec<u8>, Vec<u8>, bool, Option<i64>);
+    let existing: Option<Existing> = c
         .prepare_cached(
-            "SELECT record_hash, acknowledgement, purged_at IS NOT NULL OR deleted_at IS NOT NULL
-             FROM reports WHERE id = ?1",
+            "SELECT record_hash, acknowledgement, purged_at IS NOT NULL OR deleted_at IS NOT NULL,
+             accepted_leaf FROM reports WHERE id = ?1",
         )?
         .query_row([&id.as_bytes()[..]], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    if let Some((hash, ack, tombstoned)) = existing {
+    if let Some((hash, ack, tombstoned, leaf)) = existing {
         return if tombstoned {
             Err(StoreError::Gone)
         } else if hash == sealed.hash() {
-            Ok(Some(SubmitOutcome::Duplicate(ack)))
+            Ok(Some(SubmitOutcome::Duplicate(Accepted {
+                acknowledgement: ack,
+                leaf: leaf.map(to_u64),
+            })))
         } else {
             Err(StoreError::ReportIdConflict)
         };
@@ -86,15 +93,25 @@ pub(super) fn insert_report(
     acknowledgement: &Signed<Acknowledgement>,
     blob: i64,
     ciphertext_len: u64,
-) -> Result<Vec<u8>, StoreError> {
+) -> Result<Accepted, StoreError> {
     let core = &sealed.header.core;
     let record = sealed.record().to_bytes();
     let size = ciphertext_len.saturating_add(record.len() as u64);
     let ack = acknowledgement.to_bytes();
+    let acked = acknowledgement.unverified_body();
+    let leaf = log::append(
+        c,
+        &LogEntry::Accepted {
+            program: acked.program_id,
+            report: acked.report_id,
+            sealed_report: acked.sealed_report,
+            received_at: acked.received_at,
+        },
+    )?;
     let seq: i64 = c
         .prepare_cached(
-            "INSERT INTO reports (id, program_id, shopper_id, received_at, size, record, record_hash, acknowledgement, blob)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+            "INSERT INTO reports (id, program_id, shopper_id, received_at, size, record, record_hash, acknowledgement, blob, accepted_leaf)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq",
         )?
         .query_row(
             params![
@@ -107,6 +124,7 @@ pub(super) fn insert_report(
                 &sealed.hash()[..],
                 &ack,
                 blob,
+                to_i64(leaf)?,
             ],
             |r| r.get(0),
         )?;
@@ -118,7 +136,10 @@ pub(super) fn insert_report(
     for e in &sealed.envelopes {
         envelope.execute(params![&e.recipient.as_bytes()[..], seq, e.to_bytes()])?;
     }
-    Ok(ack)
+    Ok(Accepted {
+        acknowledgement: ack,
+        leaf: Some(leaf),
+    })
 }
 
 pub(super) fn insert_part(
@@ -197,6 +218,15 @@ pub(super) fn inbox(
     Ok(out)
 }
 
+/// The log leaf that records a report's acceptance.
+pub(super) fn accepted_leaf(c: &Connection, report: &ReportId) -> Result<Option<u64>, StoreError> {
+    let leaf: Option<Option<i64>> = c
+        .prepare_cached("SELECT accepted_leaf FROM reports WHERE id = ?1")?
+        .query_row([&report.as_bytes()[..]], |r| r.get(0))
+        .optional()?;
+    Ok(leaf.flatten().map(to_u64))
+}
+
 /// The sequence number of a live report, or why there is none.
 fn live_seq(c: &Connection, report: &ReportId) -> Result<i64, StoreError> {
     let row: Option<(i64, bool)> = c
@@ -245,19 +275,30 @@ pub(super) fn release(
     let (record, acknowledgement): (Vec<u8>, Vec<u8>) = c
         .prepare_cached("SELECT record, acknowledgement FROM reports WHERE seq = ?1")?
         .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let leaf = log::append(
+        c,
+        &LogEntry::Released {
+            report: *report,
+            person: *person,
+            at: now,
+        },
+    )?;
     c.prepare_cached(
-        "INSERT INTO releases (report_id, person_id, released_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO releases (report_id, person_id, released_at, leaf) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![
         &report.as_bytes()[..],
         &person.as_bytes()[..],
-        to_i64(now)?
+        to_i64(now)?,
+        to_i64(leaf)?
     ])?;
     Ok(Release {
         record,
         envelope: decode(&envelope)?,
         grant,
         acknowledgement,
+        leaf,
+        released_at: now,
     })
 }
 
@@ -346,6 +387,15 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
         |r| r.get(0),
     )?;
     let recipient = body.recipient.id();
+    log::append(
+        c,
+        &LogEntry::Granted {
+            program,
+            recipient,
+            grant: g.grant.hash(sealdrop_proto::labels::HASH_GRANT_RECORD),
+            at: g.now,
+        },
+    )?;
     let mut find = c.prepare_cached(
         "SELECT seq FROM reports WHERE id = ?1 AND program_id = ?2
          AND purged_at IS NULL AND deleted_at IS NULL",
@@ -415,6 +465,18 @@ fn erase(c: &Connection, seq: i64) -> Result<(), StoreError> {
 
 pub(super) fn delete(c: &Connection, d: &NewDeletion) -> Result<(), StoreError> {
     let seq = live_seq(c, &d.report)?;
+    let program: Vec<u8> = c
+        .prepare_cached("SELECT program_id FROM reports WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))?;
+    log::append(
+        c,
+        &LogEntry::Deleted {
+            program: ProgramId::from_bytes(array(program)?),
+            report: d.report,
+            deletion_request: d.request.hash(sealdrop_proto::labels::HASH_DELETION_RECORD),
+            at: d.now,
+        },
+    )?;
     erase(c, seq)?;
     c.execute(
         "UPDATE reports SET deleted_at = ?2, deletion = ?3 WHERE seq = ?1",
@@ -438,16 +500,28 @@ pub(super) fn purge(c: &Connection, cutoff_at: u64, now: u64) -> Result<Vec<Repo
         };
         let d = current.unverified_body();
         let cutoff = cutoff_at.saturating_sub(u64::from(d.retention_days) * SECONDS_PER_DAY);
-        let due: Vec<(i64, Vec<u8>)> = c
+        let due: Vec<(i64, Vec<u8>, i64)> = c
             .prepare_cached(
-                "SELECT seq, id FROM reports WHERE program_id = ?1 AND received_at <= ?2
-                 AND purged_at IS NULL AND deleted_at IS NULL",
+                "SELECT seq, id, received_at FROM reports WHERE program_id = ?1 AND received_at <= ?2
+                 AND purged_at IS NULL AND deleted_at IS NULL ORDER BY seq",
             )?
             .query_map(params![&program.as_bytes()[..], to_i64(cutoff)?], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect::<Result<_, _>>()?;
-        for (seq, id) in due {
+        for (seq, id, received_at) in due {
+            let report = ReportId::from_bytes(array(id)?);
+            log::append(
+                c,
+                &LogEntry::Purged {
+                    program,
+                    report,
+                    descriptor_version: d.version,
+                    retention_days: d.retention_days,
+                    received_at: to_u64(received_at),
+                    at: now,
+                },
+            )?;
             erase(c, seq)?;
             c.prepare_cached(
                 "UPDATE reports SET purged_at = ?2, purge_version = ?3, purge_days = ?4 WHERE seq = ?1",
@@ -458,7 +532,7 @@ pub(super) fn purge(c: &Connection, cutoff_at: u64, now: u64) -> Result<Vec<Repo
                 to_i64(d.version)?,
                 i64::from(d.retention_days)
             ])?;
-            purged.push(ReportId::from_bytes(array(id)?));
+            purged.push(report);
         }
     }
     Ok(purged)

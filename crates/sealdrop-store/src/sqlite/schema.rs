@@ -165,6 +165,18 @@ CREATE TABLE questionnaires (
     PRIMARY KEY (program_id, digest)
 ) WITHOUT ROWID;
 "#,
+    // 3: the log. One row a leaf, `idx` its index in the Merkle tree from
+    // 0, dense: a leaf is appended in the same transaction as the change it
+    // records. Reports and releases remember their leaf, so a duplicate
+    // submission or a proof request finds it without a scan.
+    r#"
+CREATE TABLE log_leaves (
+    idx         INTEGER PRIMARY KEY,
+    entry       BLOB NOT NULL
+);
+ALTER TABLE reports ADD COLUMN accepted_leaf INTEGER;
+ALTER TABLE releases ADD COLUMN leaf INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.

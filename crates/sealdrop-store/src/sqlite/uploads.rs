@@ -63,8 +63,8 @@ fn received(c: &Connection, blob: i64, streams: usize) -> Result<Vec<u64>, Store
 
 pub(super) fn begin(c: &Connection, u: &NewUpload) -> Result<UploadStart, StoreError> {
     if let Some(done) = check_new_report(c, &u.sealed, &u.shopper)? {
-        let (SubmitOutcome::Duplicate(ack) | SubmitOutcome::Stored(ack)) = done;
-        return Ok(UploadStart::Stored(ack));
+        let (SubmitOutcome::Duplicate(accepted) | SubmitOutcome::Stored(accepted)) = done;
+        return Ok(UploadStart::Stored(accepted));
     }
     let report = u.sealed.report_id();
     if let Some(existing) = row(c, &report)? {

@@ -1,0 +1,67 @@
+//! The log's wire types: proofs, checkpoints and leaves.
+//!
+//! A checkpoint travels as the text of its C2SP signed note; a proof's
+//! hashes as [`B64`]. Clients check everything against the log key and
+//! origin they pinned, never against what the server says they are.
+
+use serde::{Deserialize, Serialize};
+
+use crate::B64;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The most leaves `GET /v1/log/leaves` returns at once.
+pub const MAX_LEAVES_PER_PAGE: u64 = 1000;
+
+/// A leaf's place in the log and the proof that a signed checkpoint
+/// includes it: what a receipt and a release carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LogProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// The RFC 9162 audit path, leaf to root.
+    pub path: Vec<B64>,
+    /// The checkpoint of `tree_size` leaves, as a signed note.
+    pub checkpoint: String,
+}
+
+/// `GET /v1/log/inclusion` parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct InclusionQuery {
+    pub index: u64,
+    pub size: u64,
+}
+
+/// `GET /v1/log/consistency` parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct ConsistencyQuery {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// `GET /v1/log/leaves` parameters: leaves `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct LeavesQuery {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// An RFC 9162 proof: inclusion or consistency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProofBody {
+    pub path: Vec<B64>,
+}
+
+/// Leaves from `start` on, as stored (label ‖ canonical entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LeavesBody {
+    pub start: u64,
+    pub leaves: Vec<B64>,
+}

@@ -1,0 +1,149 @@
+//! The log's leaves in the database, and the Merkle tree over them.
+//!
+//! Each change appends its leaf inside its own transaction
+//! ([`append`]), so after any crash the leaves and the data agree. The
+//! tree itself lives in memory ([`LogTree`]): it is rebuilt from the
+//! leaves when the store opens and extended from them after commits, by
+//! whichever thread first needs a newer head. It reads the leaves back
+//! from the database rather than trusting what a write meant to append,
+//! so leaves appended by another process on the same file (an operator's
+//! `purge`) join it in their order too.
+
+use std::sync::{Mutex, RwLock};
+
+use rusqlite::{Connection, params};
+use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::merkle::{Digest, MerkleTree, leaf_hash};
+
+use super::{to_i64, to_u64};
+use crate::StoreError;
+
+/// Appends `entry` as the next leaf; returns its index.
+pub(super) fn append(c: &Connection, entry: &LogEntry) -> Result<u64, StoreError> {
+    let idx: i64 = c
+        .prepare_cached(
+            "INSERT INTO log_leaves (idx, entry)
+             VALUES ((SELECT IFNULL(MAX(idx) + 1, 0) FROM log_leaves), ?1) RETURNING idx",
+        )?
+        .query_row([entry.leaf_data()], |r| r.get(0))?;
+    Ok(to_u64(idx))
+}
+
+/// Leaves `[start, end)` as stored.
+pub(super) fn leaves(c: &Connection, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT idx, entry FROM log_leaves WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+    )?;
+    let rows = stmt.query_map(params![to_i64(start)?, to_i64(end)?], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for (expected, row) in (start..).zip(rows) {
+        let (idx, entry) = row?;
+        if to_u64(idx) != expected {
+            return Err(StoreError::Backend(format!(
+                "log leaf {expected} is missing from the database"
+            )));
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// How many leaves the database holds (one past the highest index).
+pub(super) fn stored_len(c: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = c
+        .prepare_cached("SELECT IFNULL(MAX(idx) + 1, 0) FROM log_leaves")?
+        .query_row([], |r| r.get(0))?;
+    Ok(to_u64(next))
+}
+
+/// A tree head: the size and root of the log at some point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeHead {
+    pub size: u64,
+    pub root: Digest,
+}
+
+/// The in-memory Merkle tree over the stored leaves.
+#[derive(Debug, Default)]
+pub(crate) struct LogTree {
+    tree: RwLock<MerkleTree>,
+    /// One thread extends the tree at a time.
+    extending: Mutex<()>,
+}
+
+const EXTEND_BATCH: u64 = 10_000;
+
+impl LogTree {
+    /// Brings the tree up to the leaves `c` sees committed.
+    pub(crate) fn catch_up(&self, c: &Connection) -> Result<TreeHead, StoreError> {
+        let stored = stored_len(c)?;
+        if let Some(head) = self.head_if_at_least(stored)? {
+            return Ok(head);
+        }
+        let _one = self.extending.lock().map_err(|_| poisoned())?;
+        loop {
+            let have = self.len()?;
+            if have >= stored {
+                if have > stored {
+                    // Leaves this process saw committed are gone from the
+                    // database: someone truncated the log behind our back.
+                    // The tree keeps them; auditors reading leaves will see.
+                    tracing::error!(have, stored, "log leaves were removed from the database");
+                }
+                break;
+            }
+            let end = stored.min(have + EXTEND_BATCH);
+            let hashes: Vec<Digest> = leaves(c, have, end)?
+                .iter()
+                .map(|data| leaf_hash(data))
+                .collect();
+            let mut tree = self.tree.write().map_err(|_| poisoned())?;
+            for h in hashes {
+                tree.push(h);
+            }
+        }
+        self.head()
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        Ok(self.tree.read().map_err(|_| poisoned())?.len())
+    }
+
+    fn head_if_at_least(&self, size: u64) -> Result<Option<TreeHead>, StoreError> {
+        let tree = self.tree.read().map_err(|_| poisoned())?;
+        Ok((tree.len() >= size).then(|| TreeHead {
+            size: tree.len(),
+            root: tree.root(),
+        }))
+    }
+
+    pub(crate) fn head(&self) -> Result<TreeHead, StoreError> {
+        let tree = self.tree.read().map_err(|_| poisoned())?;
+        Ok(TreeHead {
+            size: tree.len(),
+            root: tree.root(),
+        })
+    }
+
+    pub(crate) fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, StoreError> {
+        self.tree
+            .read()
+            .map_err(|_| poisoned())?
+            .inclusion_proof(index, size)
+            .map_err(|_| StoreError::Invalid("no such leaf in a tree of that size"))
+    }
+
+    pub(crate) fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError> {
+        self.tree
+            .read()
+            .map_err(|_| poisoned())?
+            .consistency_proof(old, new)
+            .map_err(|_| StoreError::Invalid("the log has no such pair of sizes"))
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("the log tree's lock was poisoned".into())
+}
