@@ -1,6 +1,7 @@
 //! `sealdrop-server`: the server and its local operator commands.
 
 mod auth;
+mod checkpoints;
 mod cli;
 mod clock;
 mod datadir;

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{audit, auth, enrol, meta, people, programs, reports, uploads};
+use crate::handlers::{audit, auth, enrol, log, meta, people, programs, reports, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,10 @@ use crate::handlers::{audit, auth, enrol, meta, people, programs, reports, uploa
         audit::grants,
         audit::releases,
         audit::bulk,
+        log::checkpoint,
+        log::inclusion,
+        log::consistency,
+        log::leaves,
     )
 )]
 struct Doc;

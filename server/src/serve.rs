@@ -208,6 +208,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             session_ttl: settings.session_ttl,
             descriptors: std::sync::Mutex::default(),
             recent_submitters: std::sync::Mutex::default(),
+            checkpoints: crate::checkpoints::Checkpoints::default(),
         };
         // Bind first to learn the port, then fix the origins before serving.
         let cell: Arc<std::sync::OnceLock<web::Data<AppState>>> =

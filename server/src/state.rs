@@ -29,6 +29,8 @@ pub struct AppState {
     /// Sessions of submitting shoppers, looked up in the last few seconds
     /// (see `auth::Submitter`).
     pub recent_submitters: Mutex<HashMap<[u8; 32], (sealdrop_store::Person, std::time::Instant)>>,
+    /// The latest signed checkpoint (`checkpoints.rs`).
+    pub checkpoints: crate::checkpoints::Checkpoints,
 }
 
 impl AppState {

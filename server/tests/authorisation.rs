@@ -12,6 +12,8 @@ use std::collections::BTreeSet;
 use common::*;
 use sealdrop_client::Client;
 
+const SIGNED_IN: [&str; 5] = ["manager", "staff", "auditor", "shopper", "other-org"];
+
 const CALLERS: [&str; 8] = [
     "none",
     "manager",
@@ -200,6 +202,27 @@ fn every_role_against_every_endpoint() {
         ("GET", "/v1/audit/grants".into(), None, &["auditor"]),
         ("GET", "/v1/audit/releases".into(), None, &["auditor"]),
         ("GET", "/v1/audit/bulk".into(), None, &["auditor"]),
+        // Checkpoints and proofs for anyone signed in, of any organisation
+        // (one log per server); leaves for auditors.
+        ("GET", "/v1/log/checkpoint".into(), None, &SIGNED_IN),
+        (
+            "GET",
+            "/v1/log/inclusion?index=0&size=1".into(),
+            None,
+            &SIGNED_IN,
+        ),
+        (
+            "GET",
+            "/v1/log/consistency?from=1&to=2".into(),
+            None,
+            &SIGNED_IN,
+        ),
+        (
+            "GET",
+            "/v1/log/leaves?start=0&end=2".into(),
+            None,
+            &["auditor"],
+        ),
     ];
 
     // Every served route is in the table (the OpenAPI document lists them).

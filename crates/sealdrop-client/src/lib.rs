@@ -4,6 +4,7 @@
 //! checks nothing the server says (the callers verify what they receive
 //! against keys they pinned).
 
+pub mod log_check;
 pub mod tls_pin;
 
 use std::fmt;
@@ -12,6 +13,7 @@ use std::time::Duration;
 pub use tls_pin::{CertificatePin, pin_of_pem};
 use ureq::unversioned::transport::Connector as _;
 
+use sealdrop_api::log;
 use sealdrop_api::routes as r;
 use sealdrop_api::*;
 use sealdrop_proto::codec::Encode;
@@ -67,6 +69,17 @@ impl From<ureq::Error> for ClientError {
 }
 
 pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// Hashes as the server sends them, each exactly 32 bytes.
+pub fn digests(path: &[B64]) -> Result<Vec<[u8; 32]>> {
+    path.iter()
+        .map(|h| {
+            h.0.as_slice()
+                .try_into()
+                .map_err(|_| ClientError::BadAnswer("a proof hash is not 32 bytes".into()))
+        })
+        .collect()
+}
 
 /// Whether `POST /v1/reports` stored the report now or before.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -480,6 +493,7 @@ impl Client {
                 receipt: Receipt {
                     report: report.to_string(),
                     acknowledgement: ack,
+                    log: status.log,
                 },
                 duplicate: true,
             });
@@ -601,6 +615,49 @@ impl Client {
 
     /// A page of live reports' ciphertext (`sealdrop_api::bulk`) and the
     /// cursor for the next one.
+    /// The log's latest checkpoint note, unverified: check it with
+    /// `SignedCheckpoint::parse_and_verify` under the pinned log key.
+    pub fn log_checkpoint(&self) -> Result<Vec<u8>> {
+        let mut res = self
+            .auth(self.agent.get(self.url(r::LOG_CHECKPOINT)))
+            .call()?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        res.body_mut()
+            .with_config()
+            .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
+            .read_to_vec()
+            .map_err(|e| ClientError::BadAnswer(format!("the checkpoint is unreadable: {e}")))
+    }
+
+    /// The audit path of leaf `index` in the tree of `size` leaves.
+    pub fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<[u8; 32]>> {
+        let body: log::ProofBody =
+            self.get(&format!("{}?index={index}&size={size}", r::LOG_INCLUSION))?;
+        digests(&body.path)
+    }
+
+    /// The consistency proof from `from` leaves to `to` leaves.
+    pub fn log_consistency(&self, from: u64, to: u64) -> Result<Vec<[u8; 32]>> {
+        let body: log::ProofBody =
+            self.get(&format!("{}?from={from}&to={to}", r::LOG_CONSISTENCY))?;
+        digests(&body.path)
+    }
+
+    /// Leaves `[start, end)` as stored (auditors only).
+    pub fn log_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let body: log::LeavesBody =
+            self.get(&format!("{}?start={start}&end={end}", r::LOG_LEAVES))?;
+        if body.start != start {
+            return Err(ClientError::BadAnswer(
+                "the leaves start elsewhere than asked".into(),
+            ));
+        }
+        Ok(body.leaves.into_iter().map(|b| b.0).collect())
+    }
+
     pub fn audit_bulk(&self, after: Option<u64>) -> Result<(Vec<bulk::Entry>, Option<u64>)> {
         let path = match after {
             Some(a) => format!("{}?after={a}", r::AUDIT_BULK),

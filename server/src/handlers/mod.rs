@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod enrol;
+pub mod log;
 pub mod meta;
 pub mod people;
 pub mod programs;
@@ -96,6 +97,16 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::AUDIT_RELEASES, || {
         web::get().to(audit::releases)
     }),
+    (Method::GET, r::LOG_CHECKPOINT, || {
+        web::get().to(log::checkpoint)
+    }),
+    (Method::GET, r::LOG_INCLUSION, || {
+        web::get().to(log::inclusion)
+    }),
+    (Method::GET, r::LOG_CONSISTENCY, || {
+        web::get().to(log::consistency)
+    }),
+    (Method::GET, r::LOG_LEAVES, || web::get().to(log::leaves)),
 ];
 
 #[cfg(test)]

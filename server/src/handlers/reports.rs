@@ -205,7 +205,7 @@ pub async fn submit(
                 .0
         }
     };
-    Ok(receipt(outcome, report))
+    receipt(&state, outcome, report)
 }
 
 /// Everything checked before a report's ciphertext is taken: it is the
@@ -301,17 +301,30 @@ fn store_report(
 }
 
 /// The response to a stored report: 201 when stored now, 200 when it was
-/// stored before.
-pub(super) fn receipt(outcome: SubmitOutcome, report: ReportId) -> HttpResponse {
-    let (status, ack) = match outcome {
-        SubmitOutcome::Stored(ack) => (actix_web::http::StatusCode::CREATED, ack),
-        SubmitOutcome::Duplicate(ack) => (actix_web::http::StatusCode::OK, ack),
+/// stored before; with the acceptance leaf's inclusion proof. Runs on the
+/// executor: the leaf was committed, so the tree usually covers it already
+/// and only the first receipt after a group commit reads the new leaves
+/// and signs a checkpoint.
+pub(super) fn receipt(
+    state: &AppState,
+    outcome: SubmitOutcome,
+    report: ReportId,
+) -> ApiResult<HttpResponse> {
+    let status = match outcome {
+        SubmitOutcome::Stored(_) => actix_web::http::StatusCode::CREATED,
+        SubmitOutcome::Duplicate(_) => actix_web::http::StatusCode::OK,
     };
+    let accepted = outcome.accepted();
+    let log = accepted
+        .leaf
+        .map(|leaf| state.log_proof(leaf))
+        .transpose()?;
     METRICS.submission(status == actix_web::http::StatusCode::OK);
-    HttpResponse::build(status).json(Receipt {
+    Ok(HttpResponse::build(status).json(Receipt {
         report: report.to_string(),
-        acknowledgement: B64(ack),
-    })
+        acknowledgement: B64(accepted.acknowledgement.clone()),
+        log,
+    }))
 }
 
 /// Reports larger than this are checked before their ciphertext is read.
@@ -386,10 +399,13 @@ pub async fn release(
 ) -> ApiResult<HttpResponse> {
     let who = caller.require(RECIPIENTS)?.clone();
     let report = parse_report(&path)?;
-    let release = blocking(&state, move |s| {
-        s.store
+    let (release, log) = blocking(&state, move |s| {
+        let release = s
+            .store
             .release(&report, &who.id, now())
-            .map_err(|e| hide(s, &who, &report, e))
+            .map_err(|e| hide(s, &who, &report, e))?;
+        let log = s.log_proof(release.leaf)?;
+        Ok((release, log))
     })
     .await?;
     METRICS.release();
@@ -399,6 +415,8 @@ pub async fn release(
         envelope: B64::of(&release.envelope),
         grant: release.grant.map(B64),
         acknowledgement: B64(release.acknowledgement),
+        released_at: release.released_at,
+        log,
     }))
 }
 

@@ -37,6 +37,7 @@ fn status(report: ReportId, state: &UploadState) -> UploadStatus {
             })
             .collect(),
         acknowledgement: None,
+        log: None,
     }
 }
 
@@ -81,10 +82,11 @@ pub async fn begin(
                 now: now(),
             })? {
                 UploadStart::Started(state) => status(report, &state),
-                UploadStart::Stored(ack) => UploadStatus {
+                UploadStart::Stored(accepted) => UploadStatus {
                     report: report.to_string(),
                     streams: Vec::new(),
-                    acknowledgement: Some(B64(ack)),
+                    acknowledgement: Some(B64(accepted.acknowledgement)),
+                    log: accepted.leaf.map(|leaf| s.log_proof(leaf)).transpose()?,
                 },
             },
         )
@@ -171,7 +173,10 @@ pub async fn finish(
                         if r.tombstone.is_none()
                             && r.decoded()?.header.shopper_id() == shopper.id =>
                     {
-                        Ok(SubmitOutcome::Duplicate(r.acknowledgement))
+                        Ok(SubmitOutcome::Duplicate(sealdrop_store::Accepted {
+                            acknowledgement: r.acknowledgement,
+                            leaf: s.store.accepted_leaf(&report)?,
+                        }))
                     }
                     _ => Err(ApiError::not_found("upload")),
                 };
@@ -212,5 +217,5 @@ pub async fn finish(
         })?)
     })
     .await?;
-    Ok(receipt(outcome, report))
+    receipt(&state, outcome, report)
 }

@@ -1,0 +1,100 @@
+//! The log: its latest checkpoint, proofs, and leaves.
+//!
+//! Anyone signed in may read checkpoints and proofs: shoppers check their
+//! receipts, staff their releases, auditors and witnesses the whole log.
+//! Leaves name programs and people by ID across organisations, so only
+//! auditors read them.
+
+use actix_web::{HttpResponse, web};
+use sealdrop_api::log::{
+    ConsistencyQuery, InclusionQuery, LeavesBody, LeavesQuery, MAX_LEAVES_PER_PAGE, ProofBody,
+};
+use sealdrop_api::{B64, ErrorCode, Role};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, blocking};
+
+#[utoipa::path(get, path = "/v1/log/checkpoint", tag = "log",
+    responses((status = 200, description = "the latest checkpoint, a C2SP signed note", content_type = "text/plain")))]
+pub async fn checkpoint(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
+    let signed = blocking(&state, |s| s.checkpoint_covering(0)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(signed.note.clone()))
+}
+
+fn beyond() -> ApiError {
+    ApiError::new(
+        ErrorCode::Invalid,
+        "The log has no such leaf or size; ask for the latest checkpoint first.",
+    )
+}
+
+#[utoipa::path(get, path = "/v1/log/inclusion", tag = "log", params(InclusionQuery),
+    responses((status = 200, body = ProofBody), (status = 400, body = sealdrop_api::ErrorBody)))]
+pub async fn inclusion(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<InclusionQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let path = blocking(&state, move |s| {
+        if q.index >= q.size || q.size > s.checkpoint_covering(0)?.head.size {
+            return Err(beyond());
+        }
+        s.store.log_inclusion(q.index, q.size).map_err(|_| beyond())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProofBody {
+        path: path.iter().map(|h| B64(h.to_vec())).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/log/consistency", tag = "log", params(ConsistencyQuery),
+    responses((status = 200, body = ProofBody), (status = 400, body = sealdrop_api::ErrorBody)))]
+pub async fn consistency(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<ConsistencyQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let path = blocking(&state, move |s| {
+        if q.from > q.to || q.to > s.checkpoint_covering(0)?.head.size {
+            return Err(beyond());
+        }
+        s.store.log_consistency(q.from, q.to).map_err(|_| beyond())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProofBody {
+        path: path.iter().map(|h| B64(h.to_vec())).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/log/leaves", tag = "log", params(LeavesQuery),
+    responses((status = 200, body = LeavesBody), (status = 400, body = sealdrop_api::ErrorBody)))]
+pub async fn leaves(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<LeavesQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Auditor])?;
+    let q = query.into_inner();
+    if q.start >= q.end || q.end - q.start > MAX_LEAVES_PER_PAGE {
+        return Err(ApiError::new(
+            ErrorCode::Invalid,
+            format!("Ask for between 1 and {MAX_LEAVES_PER_PAGE} leaves, start before end."),
+        ));
+    }
+    let leaves = blocking(&state, move |s| {
+        if q.end > s.checkpoint_covering(0)?.head.size {
+            return Err(beyond());
+        }
+        Ok(s.store.log_leaves(q.start, q.end)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(LeavesBody {
+        start: q.start,
+        leaves: leaves.into_iter().map(B64).collect(),
+    }))
+}
