@@ -72,6 +72,10 @@ pub struct Program {
     pub pseudonym: SecretBytes,
     pub pseudonym_id: String,
     pub enrolled_at: u64,
+    /// The newest log checkpoint verified for this program's server: a
+    /// later one must extend it.
+    #[serde(default)]
+    pub log_checkpoint: Option<String>,
 }
 
 impl Program {

@@ -6,6 +6,7 @@ mod home;
 mod media;
 mod outbox;
 mod pii;
+mod receipts;
 mod send;
 
 use clap::Parser as _;

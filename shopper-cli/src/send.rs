@@ -1,15 +1,18 @@
 //! Sending one queued report: sign in under the program's pseudonym,
 //! upload (whole, or resumably for large reports), re-wrap and resend on
-//! `409 stale-list`, verify the acknowledgement against the log key the
-//! invite pinned, keep the receipt, and only then leave the outbox.
+//! `409 stale-list`, verify the acknowledgement and the log's proof that
+//! it records the report against the log key the invite pinned, keep the
+//! receipt, and only then leave the outbox.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use sealdrop_api::log::LogProof;
 use sealdrop_api::{B64, ErrorCode};
-use sealdrop_client::{Client, ClientError, Submitted};
+use sealdrop_client::{Client, ClientError, Submitted, log_check};
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
+use sealdrop_proto::log::entry::LogEntry;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ContentKey, SealedReport};
 use sealdrop_proto::signed::Signed;
@@ -32,6 +35,26 @@ pub struct Receipt {
     pub record_hash: B64,
     pub received_at: u64,
     pub descriptor_version: u64,
+    /// The acceptance leaf's inclusion in a signed checkpoint, as the
+    /// server proved it when it acknowledged.
+    #[serde(default)]
+    pub log: Option<LogProof>,
+}
+
+impl Receipt {
+    /// The log leaf the server must hold for this report: rebuilt from
+    /// the acknowledgement, never taken from the server.
+    pub fn expected_leaf(&self) -> Result<LogEntry> {
+        let ack = Signed::<Acknowledgement>::from_bytes(&self.acknowledgement.0)
+            .context("the acknowledgement is malformed")?;
+        let body = ack.unverified_body();
+        Ok(LogEntry::Accepted {
+            program: body.program_id,
+            report: body.report_id,
+            sealed_report: body.sealed_report,
+            received_at: body.received_at,
+        })
+    }
 }
 
 pub fn now() -> u64 {
@@ -207,6 +230,17 @@ fn try_send(
     if body.sealed_report != record_hash || body.report_id != sealed.report_id() {
         bail!("the acknowledgement names another report; the report stays queued");
     }
+    let proof = submitted.receipt.log.ok_or_else(|| {
+        anyhow!("the server sent no proof that its log records the report; the report stays queued")
+    })?;
+    let accepted = LogEntry::Accepted {
+        program: body.program_id,
+        report: body.report_id,
+        sealed_report: body.sealed_report,
+        received_at: body.received_at,
+    };
+    log_check::included(&proof, &accepted, &program.log_origin, &program.log_key()?)
+        .context("the report stays queued")?;
     let receipt = Receipt {
         program: entry.program.clone(),
         report: entry.report.clone(),
@@ -214,6 +248,7 @@ fn try_send(
         record_hash: B64(record_hash.to_vec()),
         received_at: body.received_at,
         descriptor_version: sealed.header.descriptor_version,
+        log: Some(proof),
     };
     let bytes = serde_json::to_vec(&receipt)?;
     Home::private_dir(&home.receipts())?;

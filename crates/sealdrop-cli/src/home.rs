@@ -20,6 +20,12 @@ pub struct State {
     /// then only that certificate is trusted, and shopper invites carry it.
     #[serde(default)]
     pub tls_pin: Option<B64>,
+    /// The server's log key and origin, pinned at enrolment: checkpoints,
+    /// acknowledgements and release proofs must verify under them.
+    #[serde(default)]
+    pub log_key: Option<B64>,
+    #[serde(default)]
+    pub log_origin: Option<String>,
     pub role: Option<Role>,
     pub organisation: Option<String>,
     /// The highest descriptor version verified for each program: a lower
@@ -65,6 +71,23 @@ impl State {
             self.server()?,
             self.tls_pin()?,
         )?)
+    }
+
+    /// The pinned log key and origin; a home enrolled before they were
+    /// pinned pins what the server says now.
+    pub fn log_pins(&mut self, client: &sealdrop_client::Client) -> Result<([u8; 32], String)> {
+        if self.log_key.is_none() || self.log_origin.is_none() {
+            let info = client.server_info()?;
+            self.log_key = Some(info.log_key);
+            self.log_origin = Some(info.log_origin);
+        }
+        let key = self
+            .log_key
+            .as_ref()
+            .and_then(|k| <[u8; 32]>::try_from(k.0.as_slice()).ok())
+            .context("the pinned log key in the state file is damaged")?;
+        let origin = self.log_origin.clone().unwrap_or_default();
+        Ok((key, origin))
     }
 
     pub fn server(&self) -> Result<&str> {

@@ -2,10 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
-use sealdrop_proto::codec::Decode as _;
-use sealdrop_proto::messages::Acknowledgement;
-use sealdrop_proto::signed::Signed;
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use super::Ctx;
@@ -186,32 +183,14 @@ pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
         }
     }
     all.sort_by(|a, b| a.report.cmp(&b.report));
-    let mut bad = Vec::new();
-    if verify {
-        for r in &all {
-            let check = (|| -> Result<()> {
-                let program = un
-                    .state
-                    .programs
-                    .get(&r.program)
-                    .context("its program is no longer in your home")?;
-                let ack = Signed::<Acknowledgement>::from_bytes(&r.acknowledgement.0)
-                    .context("the acknowledgement is malformed")?;
-                let body = ack.verify_by_key(&program.log_key()?).map_err(|_| {
-                    anyhow::anyhow!("not signed by the server key your invite pinned")
-                })?;
-                if body.report_id.to_string() != r.report
-                    || body.sealed_report.as_slice() != r.record_hash.0.as_slice()
-                {
-                    bail!("it names another report than the one you sent");
-                }
-                Ok(())
-            })();
-            if let Err(e) = check {
-                bad.push((r.report.clone(), format!("{e:#}")));
-            }
-        }
-    }
+    let found = if verify {
+        let found = crate::receipts::verify(&mut un, &all);
+        ctx.home.save(&un)?;
+        found
+    } else {
+        crate::receipts::Verification::default()
+    };
+    let bad = &found.failures;
     ctx.show(
         || {
             let mut t = if all.is_empty() {
@@ -223,9 +202,20 @@ pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
                     .join("\n")
             };
             if verify && bad.is_empty() && !all.is_empty() {
-                t.push_str(&format!("\nAll {} acknowledgement(s) verify.", all.len()));
+                t.push_str(&format!(
+                    "\nAll {} receipt(s) verify: each acknowledgement, and each report's place in the server's log.",
+                    all.len()
+                ));
             }
-            for (r, why) in &bad {
+            for (program, size) in &found.online {
+                t.push_str(&format!("\nProgram {program}: checked against the server's current log of {size} entries."));
+            }
+            for (program, why) in &found.offline {
+                t.push_str(&format!(
+                    "\nProgram {program}: the server could not be reached ({why}); checked offline only, against the log checkpoints kept with each receipt."
+                ));
+            }
+            for (r, why) in bad {
                 t.push_str(&format!("\nFAILED {r}: {why}"));
             }
             t
@@ -233,7 +223,9 @@ pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
         || {
             json!({"receipts": all.iter().map(|r| json!({"report": r.report, "program": r.program,
                         "received_at": r.received_at, "descriptor_version": r.descriptor_version})).collect::<Vec<_>>(),
-                   "failures": bad.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>()})
+                   "failures": bad.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>(),
+                   "online": found.online.iter().map(|(p, n)| json!({"program": p, "log_size": n})).collect::<Vec<_>>(),
+                   "offline": found.offline.iter().map(|(p, w)| json!({"program": p, "reason": w})).collect::<Vec<_>>()})
         },
     );
     if !bad.is_empty() {

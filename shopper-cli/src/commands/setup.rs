@@ -60,6 +60,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
             pseudonym: SecretBytes::new(&pseudonym.to_secret_bytes()[..]),
             pseudonym_id: pseudonym.id().to_string(),
             enrolled_at: 0,
+            log_checkpoint: None,
         },
     );
     ctx.home.save(&un)?;
@@ -109,6 +110,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
             pseudonym: SecretBytes::new(&pseudonym.to_secret_bytes()[..]),
             pseudonym_id: pseudonym.id().to_string(),
             enrolled_at: now(),
+            log_checkpoint: None,
         })
     })();
     match enrolled {

@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::InboxEntry;
-use sealdrop_client::Client;
+use sealdrop_client::{Client, log_check};
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
 use sealdrop_proto::ids::{ProgramId, ReportId};
 use sealdrop_proto::invite::{SignedEnrolment, SignedInvite, verify_shopper_chain};
 use sealdrop_proto::keys::{PublicIdentity, SecretIdentity};
+use sealdrop_proto::log::entry::LogEntry;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{Envelope, ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
@@ -155,7 +156,7 @@ fn shopper_chain(
 fn fetch_one(
     client: &Client,
     me: &SecretIdentity,
-    log_key: &[u8; 32],
+    (log_key, log_origin): &([u8; 32], String),
     entry: &InboxEntry,
     versions: &Versions,
     shoppers: &Shoppers,
@@ -206,6 +207,16 @@ fn fetch_one(
     if ack_body.sealed_report != record.record().hash() || ack_body.report_id != report {
         bail!("the acknowledgement names another report");
     }
+
+    // The log records this release to me: a release the server keeps out
+    // of its log is never decrypted.
+    let released = LogEntry::Released {
+        report,
+        person: me.id(),
+        at: release.released_at,
+    };
+    log_check::included(&release.log, &released, log_origin, log_key)
+        .context("not decrypted: the server does not prove that its log records this release")?;
 
     // Only now: decrypt, into a temporary folder.
     let key = record
@@ -286,13 +297,8 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
     let program = program.map(parse_program).transpose()?;
     let (mut state, me, client) = ctx.connect()?;
-    let log_key: [u8; 32] = client
-        .server_info()?
-        .log_key
-        .0
-        .as_slice()
-        .try_into()
-        .context("the server's log key is not 32 bytes")?;
+    let log = state.log_pins(&client)?;
+    ctx.home.save(&state)?;
     private_dir(out)?;
     let entries = client.inbox(program.as_ref(), None)?;
     let mut chains: BTreeMap<String, Versions> = BTreeMap::new();
@@ -324,7 +330,7 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
                     progress.at(i + 1);
                     let result = match chains.get(&entry.program) {
                         Some(versions) => {
-                            fetch_one(&client, &me, &log_key, entry, versions, &shoppers, out)
+                            fetch_one(&client, &me, &log, entry, versions, &shoppers, out)
                         }
                         None => Err(anyhow!("no verified chain for the program")),
                     };

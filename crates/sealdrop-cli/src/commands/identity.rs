@@ -56,6 +56,9 @@ pub fn enroll(ctx: &Ctx, server: &str, token: &str, tls_pin: Option<&str>) -> Re
     let mut state = ctx.home.state()?;
     state.server = Some(client.base_url().to_owned());
     state.tls_pin = pin.map(|p| sealdrop_api::B64(p.to_vec()));
+    let info = client.server_info()?;
+    state.log_key = Some(info.log_key);
+    state.log_origin = Some(info.log_origin);
     state.role = Some(enrolled.role);
     state.organisation = Some(enrolled.organisation.clone());
     ctx.home.save(&state)?;
