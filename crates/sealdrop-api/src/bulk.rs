@@ -5,6 +5,8 @@
 //! ```text
 //! page  = entry*                       (the next cursor in the `sealdrop-next` header)
 //! entry = report_id[16]
+//!       ‖ u64 seq                      (the report's place in the listing: the cursor after it)
+//!       ‖ u64 leaf                     (1 + the index of its acceptance leaf in the log; 0: none)
 //!       ‖ u32 record_len ‖ record       (the report record: H0, envelope hashes, digests, signature)
 //!       ‖ u32 ack_len ‖ acknowledgement (the server's signed acknowledgement)
 //!       ‖ u8 state ‖ body
@@ -38,6 +40,9 @@ pub enum Ciphertext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub report: [u8; 16],
+    pub seq: u64,
+    /// The log leaf that records the report's acceptance.
+    pub leaf: Option<u64>,
     pub record: Vec<u8>,
     pub acknowledgement: Vec<u8>,
     pub ciphertext: Ciphertext,
@@ -51,6 +56,9 @@ pub fn encode(entries: &[Entry]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in entries {
         out.extend_from_slice(&e.report);
+        out.extend_from_slice(&e.seq.to_be_bytes());
+        let leaf = e.leaf.map_or(0, |l| l.saturating_add(1));
+        out.extend_from_slice(&leaf.to_be_bytes());
         put_len(&mut out, e.record.len());
         out.extend_from_slice(&e.record);
         put_len(&mut out, e.acknowledgement.len());
@@ -94,6 +102,8 @@ pub fn decode(mut bytes: &[u8]) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let report: [u8; 16] = take(&mut bytes, 16)?.try_into().ok()?;
+        let seq = u64::from_be_bytes(take(&mut bytes, 8)?.try_into().ok()?);
+        let leaf = u64::from_be_bytes(take(&mut bytes, 8)?.try_into().ok()?).checked_sub(1);
         let record = take_signed(&mut bytes)?;
         let acknowledgement = take_signed(&mut bytes)?;
         let ciphertext = match take(&mut bytes, 1)?.first()? {
@@ -115,6 +125,8 @@ pub fn decode(mut bytes: &[u8]) -> Option<Vec<Entry>> {
         };
         out.push(Entry {
             report,
+            seq,
+            leaf,
             record,
             acknowledgement,
             ciphertext,
@@ -130,6 +142,8 @@ mod tests {
     fn entry(n: u8, ciphertext: Ciphertext) -> Entry {
         Entry {
             report: [n; 16],
+            seq: u64::from(n) * 3,
+            leaf: (n % 2 == 1).then_some(u64::from(n)),
             record: vec![n; 40],
             acknowledgement: vec![n; 7],
             ciphertext,
@@ -174,6 +188,8 @@ mod tests {
         // A record length beyond the limit, with the bytes present.
         let mut big = Entry {
             report: [0; 16],
+            seq: 0,
+            leaf: None,
             record: vec![0; 64 * 1024 + 1],
             acknowledgement: vec![],
             ciphertext: Ciphertext::Tombstoned,

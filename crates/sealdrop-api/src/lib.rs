@@ -12,6 +12,7 @@ pub mod bulk;
 mod error;
 pub mod log;
 pub mod routes;
+pub mod time;
 mod types;
 pub mod upload;
 

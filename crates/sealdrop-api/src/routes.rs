@@ -38,6 +38,7 @@ pub const LOG_CHECKPOINT: &str = "/v1/log/checkpoint";
 pub const LOG_INCLUSION: &str = "/v1/log/inclusion";
 pub const LOG_CONSISTENCY: &str = "/v1/log/consistency";
 pub const LOG_LEAVES: &str = "/v1/log/leaves";
+pub const LOG_HANDOVER: &str = "/v1/log/handover";
 
 /// Fills `{name}` segments in `route` with `values`, in order.
 pub fn fill(route: &str, values: &[&str]) -> String {

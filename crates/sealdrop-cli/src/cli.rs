@@ -192,11 +192,19 @@ pub enum ExportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify every descriptor chain, shopper enrolment, grant, report
-    /// signature (strictly) and ciphertext digest; exit 2 naming each
-    /// failure.
-    #[command(after_help = "Example:\n  sealdrop audit verify")]
-    Verify,
+    /// Verify the server's log (its checkpoint, consistency with the one
+    /// you verified last, every new entry) and every descriptor chain,
+    /// shopper enrolment, grant, new report's signature (strictly) and
+    /// ciphertext digest, and that the log and the data agree; exit 2
+    /// naming each failure. Work is in proportion to what is new.
+    #[command(
+        after_help = "Examples:\n  sealdrop audit verify\n  sealdrop audit verify --full   # everything again, from the first entry"
+    )]
+    Verify {
+        /// Check every log entry and report again, not only the new ones.
+        #[arg(long)]
+        full: bool,
+    },
     /// Who fetched which report, when; `--alerts` flags bursts (an hour
     /// with 20 or more fetches and over three times the person's usual).
     #[command(after_help = "Example:\n  sealdrop audit access-log --alerts")]

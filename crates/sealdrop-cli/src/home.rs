@@ -26,6 +26,10 @@ pub struct State {
     pub log_key: Option<B64>,
     #[serde(default)]
     pub log_origin: Option<String>,
+    /// Auditors: what `audit verify` verified last (its checkpoint and
+    /// compact range), so the next run checks only what is new.
+    #[serde(default)]
+    pub audit: Option<crate::commands::AuditMemory>,
     pub role: Option<Role>,
     pub organisation: Option<String>,
     /// The highest descriptor version verified for each program: a lower

@@ -293,6 +293,8 @@ pub struct FinishUpload {
 pub struct BulkRow {
     pub seq: u64,
     pub report: ReportId,
+    /// The log leaf of the report's acceptance.
+    pub leaf: Option<u64>,
     pub record: Vec<u8>,
     pub acknowledgement: Vec<u8>,
     pub ciphertext: BulkCiphertext,

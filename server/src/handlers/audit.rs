@@ -173,6 +173,8 @@ pub async fn bulk(
         .into_iter()
         .map(|row| bulk::Entry {
             report: *row.report.as_bytes(),
+            seq: row.seq,
+            leaf: row.leaf,
             record: row.record,
             acknowledgement: row.acknowledgement,
             ciphertext: match row.ciphertext {

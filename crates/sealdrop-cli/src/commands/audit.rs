@@ -7,6 +7,12 @@
 //! Reports arrive in binary bulk pages; one thread downloads while two
 //! verify. Shoppers' keys, checked once with their enrolment, are not
 //! decompressed again for each of their reports ([`KnownIdentities`]).
+//!
+//! First the log (`audit_log.rs`): the checkpoint, its consistency with
+//! the one kept from the last visit, and every new leaf. Then the data
+//! listed since the last visit, matched with the log (`audit_match.rs`).
+//! What was verified is kept in the home, so the next run does work in
+//! proportion to what is new; `--full` checks everything again.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -25,7 +31,9 @@ use sealdrop_proto::report::{ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
 use serde_json::json;
 
-use super::Ctx;
+use super::{Ctx, now};
+use super::audit_log;
+use super::audit_match::{self, Seen};
 
 fn all_pages<T>(
     mut page: impl FnMut(Option<u64>) -> Result<sealdrop_api::Listing<T>>,
@@ -96,9 +104,13 @@ const BATCHES_AHEAD: usize = 4;
 /// threads finish together, large enough that the hand-over costs nothing.
 const BATCH: usize = 64;
 
-/// Downloads every bulk page and sends its reports on, in batches.
-fn send_batches(client: &Client, out: &SyncSender<Vec<bulk::Entry>>) -> Result<()> {
-    let mut after = None;
+/// Downloads every bulk page after `after` and sends its reports on, in
+/// batches.
+fn send_batches(
+    client: &Client,
+    mut after: Option<u64>,
+    out: &SyncSender<Vec<bulk::Entry>>,
+) -> Result<()> {
     loop {
         let (entries, next) = client.audit_bulk(after)?;
         let mut entries = entries.into_iter();
@@ -120,6 +132,7 @@ fn send_batches(client: &Client, out: &SyncSender<Vec<bulk::Entry>>) -> Result<(
 #[derive(Default)]
 struct Checked {
     failures: Vec<(String, String)>,
+    seen: Vec<Seen>,
     reports: usize,
     tombstones: usize,
     ciphertext_bytes: u64,
@@ -159,6 +172,17 @@ fn check_report(
     if ack.sealed_report != hash || ack.report_id != report {
         bail!("the acknowledgement names another report");
     }
+    // Ciphertext missing from a live report: deleted behind the log's back
+    // (a purge or a deletion would have tombstoned the report).
+    if let bulk::Ciphertext::Included(streams) = &entry.ciphertext {
+        let signed = &verified.record().streams;
+        let gone = signed.iter().enumerate().any(|(i, d)| {
+            d.ciphertext_len > 0 && streams.get(i).is_none_or(Vec::is_empty)
+        });
+        if gone {
+            bail!("its ciphertext is gone, and no tombstone records a purge or deletion");
+        }
+    }
     let mut bytes = 0;
     for (i, digest) in verified.record().streams.iter().enumerate() {
         let checked = match &entry.ciphertext {
@@ -185,8 +209,21 @@ fn check_report(
     Ok(bytes)
 }
 
-pub fn verify(ctx: &Ctx) -> Result<usize> {
-    let (state, _, client) = ctx.connect()?;
+/// What the listing says of a report, for matching with the log.
+fn seen(entry: &bulk::Entry) -> Option<Seen> {
+    let ack = Signed::<Acknowledgement>::unverified_body_of(&entry.acknowledgement).ok()?;
+    Some(Seen {
+        report: ReportId::from_bytes(entry.report),
+        seq: entry.seq,
+        leaf: entry.leaf,
+        sealed_report: ack.sealed_report,
+        received_at: ack.received_at,
+        tombstoned: entry.ciphertext == bulk::Ciphertext::Tombstoned,
+    })
+}
+
+pub fn verify(ctx: &Ctx, full: bool) -> Result<usize> {
+    let (mut state, _, client) = ctx.connect()?;
     if state.role != Some(Role::Auditor) {
         bail!(
             "audit verify is for auditors (you enrolled as {:?})",
@@ -194,6 +231,24 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
         );
     }
     let mut failures: Vec<(String, String)> = Vec::new();
+
+    // The log first: reports committed after its checkpoint wait for the
+    // next visit, so everything matched below is covered by it.
+    let pins = state.log_pins(&client)?;
+    let memory = state.audit.clone();
+    let progress = crate::output::Progress::open_ended(&ctx.out, "verifying the log");
+    let log = match audit_log::read(&client, &pins, memory.as_ref(), full, &progress)? {
+        Ok(view) => Some(view),
+        Err(failure) => {
+            failures.push(failure);
+            None
+        }
+    };
+    progress.finish();
+    let cursor = match (&memory, full, &log) {
+        (Some(m), false, Some(_)) => m.report_cursor,
+        _ => 0,
+    };
 
     // Programs: every chain from version 1.
     let mut chains = BTreeMap::new();
@@ -264,6 +319,7 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
                     let Ok(mut c) = checked.lock() else { return };
                     for (entry, result) in results {
                         c.reports += 1;
+                        c.seen.extend(seen(entry));
                         match result {
                             Ok(bytes) => c.ciphertext_bytes += bytes,
                             Err(e) => {
@@ -279,7 +335,7 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
                 }
             });
         }
-        let result = send_batches(&client, &batches);
+        let result = send_batches(&client, (cursor > 0).then_some(cursor), &batches);
         drop(batches);
         result
     });
@@ -289,7 +345,21 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
         .into_inner()
         .map_err(|_| anyhow!("a checking thread failed"))?;
     let (reports, tombstones) = (checked.reports, checked.tombstones);
+    let data_failed = !checked.failures.is_empty();
     failures.extend(checked.failures);
+
+    // The log and the data agree; then remember what was verified.
+    let matched = match &log {
+        Some(log) => {
+            let m = audit_match::check(&client, &pins, log, &chains, checked.seen, cursor)?;
+            let clean = m.failures.is_empty() && !data_failed;
+            state.audit = Some(log.memory(if clean { m.cursor } else { cursor }, now()));
+            ctx.home.save(&state)?;
+            failures.extend(m.failures.iter().cloned());
+            Some((log, m))
+        }
+        None => None,
+    };
     failures.sort();
     ctx.out.show(
         || {
@@ -303,6 +373,19 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
                 tombstones,
                 checked.ciphertext_bytes
             );
+            if let Some((log, m)) = &matched {
+                t.push_str(&format!(
+                    "\nLog: {} entries under the signed checkpoint; {} new since your last audit, each checked.",
+                    log.checkpoint.size(),
+                    log.checkpoint.size() - log.start
+                ));
+                if m.purged + m.deleted > 0 {
+                    t.push_str(&format!(
+                        "\nTombstones the log justifies: {} purged under their program's signed retention, {} deleted at their shopper's signed request.",
+                        m.purged, m.deleted
+                    ));
+                }
+            }
             if failures.is_empty() {
                 t.push_str("\nEverything verifies.");
             }
@@ -312,7 +395,10 @@ pub fn verify(ctx: &Ctx) -> Result<usize> {
             t
         },
         || {
-            json!({"programs": chains.len(), "people": people.len(), "grants": grants.len(),
+            json!({"log": matched.as_ref().map(|(log, m)| json!({
+                       "size": log.checkpoint.size(), "new": log.checkpoint.size() - log.start,
+                       "purged": m.purged, "deleted": m.deleted})),
+                   "programs": chains.len(), "people": people.len(), "grants": grants.len(),
                    "reports": reports, "tombstones": tombstones,
                    "ciphertext_bytes": checked.ciphertext_bytes,
                    "failures": failures.iter().map(|(w, r)| json!({"item": w, "reason": r})).collect::<Vec<_>>()})

@@ -1,6 +1,9 @@
 //! One module per group of commands; `run` dispatches.
 
 mod audit;
+mod audit_log;
+pub use audit_log::AuditMemory;
+mod audit_match;
 mod export;
 mod fetch;
 mod identity;
@@ -108,8 +111,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(AuditCommand::AccessLog { program, alerts }) => {
             oversight::access_log(&ctx, program.as_deref(), alerts)
         }
-        Command::Audit(AuditCommand::Verify) => {
-            let failed = audit::verify(&ctx)?;
+        Command::Audit(AuditCommand::Verify { full }) => {
+            let failed = audit::verify(&ctx, full)?;
             if failed > 0 {
                 eprintln!("error: {failed} item(s) failed verification (listed above)");
                 return Ok(ExitCode::from(2));

@@ -105,11 +105,20 @@ pub(super) fn ciphertext(
     page: AuditPage,
     max_bytes: u64,
 ) -> Result<Vec<BulkRow>, StoreError> {
-    type Row = (i64, Vec<u8>, Option<i64>, i64, Vec<u8>, Vec<u8>, bool);
+    type Row = (
+        i64,
+        Vec<u8>,
+        Option<i64>,
+        i64,
+        Vec<u8>,
+        Vec<u8>,
+        bool,
+        Option<i64>,
+    );
     let rows: Vec<Row> = c
         .prepare_cached(
             "SELECT r.seq, r.id, r.blob, r.size, r.record, r.acknowledgement,
-                    r.purged_at IS NOT NULL OR r.deleted_at IS NOT NULL
+                    r.purged_at IS NOT NULL OR r.deleted_at IS NOT NULL, r.accepted_leaf
              FROM reports r JOIN programs p ON p.id = r.program_id
              WHERE r.seq > ?1 AND p.org_id = ?3 ORDER BY r.seq LIMIT ?2",
         )?
@@ -122,6 +131,7 @@ pub(super) fn ciphertext(
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
+                r.get(7)?,
             ))
         })?
         .collect::<Result<_, _>>()?;
@@ -129,13 +139,14 @@ pub(super) fn ciphertext(
         c.prepare_cached("SELECT stream, data FROM chunks WHERE blob = ?1 ORDER BY stream, part")?;
     let mut out = Vec::new();
     let mut total = 0u64;
-    for (seq, id, blob, size, record, acknowledgement, tombstoned) in rows {
+    for (seq, id, blob, size, record, acknowledgement, tombstoned, leaf) in rows {
         if total >= max_bytes && !out.is_empty() {
             break;
         }
         let mut row = BulkRow {
             seq: to_u64(seq),
             report: ReportId::from_bytes(array(id)?),
+            leaf: leaf.map(to_u64),
             record,
             acknowledgement,
             ciphertext: BulkCiphertext::TooLarge,

@@ -1,0 +1,202 @@
+//! The log half of `audit verify`: the server's current checkpoint, its
+//! consistency with the last one this auditor verified, and every leaf
+//! added since, hashed into the compact range kept from the last visit.
+//!
+//! The work is proportional to the new leaves: the stored compact range
+//! stands for everything verified before. `--full` starts from leaf 0 (the
+//! stored checkpoint is still the one the new history must extend).
+//!
+//! What it tells apart, each with its own message: a log that shrank (a
+//! truncation or a rollback), a checkpoint that does not extend the stored
+//! one (a fork: the server showed someone else another history, or
+//! rewrote its own), and leaves that do not hash into the signed root (an
+//! altered leaf, located by binary search with consistency proofs).
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use sealdrop_api::B64;
+use sealdrop_client::{Client, log_check};
+use sealdrop_proto::codec::{Decode as _, Encode as _};
+use sealdrop_proto::log::checkpoint::Checkpoint;
+use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::merkle::{CompactRange, Digest, leaf_hash, verify_consistency};
+use serde::{Deserialize, Serialize};
+
+/// Leaves asked for at once (the server's page limit).
+const PAGE: u64 = sealdrop_api::log::MAX_LEAVES_PER_PAGE;
+
+/// What an auditor keeps of a server's log between visits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditMemory {
+    /// The last checkpoint verified, as its signed note.
+    pub checkpoint: String,
+    /// The compact range of that checkpoint's tree.
+    pub compact: B64,
+    /// The bulk listing's cursor after the last report verified.
+    #[serde(default)]
+    pub report_cursor: u64,
+    pub verified_at: u64,
+}
+
+/// The log as this run verified it.
+#[derive(Debug)]
+pub struct LogView {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+    /// The first leaf read this run: everything before it was verified on
+    /// an earlier visit.
+    pub start: u64,
+    /// The leaves read this run, decoded, with their indices.
+    pub entries: Vec<(u64, LogEntry)>,
+    pub compact: CompactRange,
+}
+
+impl LogView {
+    pub fn memory(&self, report_cursor: u64, now: u64) -> AuditMemory {
+        AuditMemory {
+            checkpoint: self.note.clone(),
+            compact: B64(self.compact.to_bytes()),
+            report_cursor,
+            verified_at: now,
+        }
+    }
+}
+
+/// A failure of the log itself: nothing it says can be relied on.
+pub type Failure = (String, String);
+
+/// Verifies the log from `memory` (or from the start) to the server's
+/// current checkpoint. `Err` is a failure to talk to the server; a log
+/// that fails a check is `Ok(Err(failure))`.
+pub fn read(
+    client: &Client,
+    (log_key, origin): &([u8; 32], String),
+    memory: Option<&AuditMemory>,
+    full: bool,
+    progress: &crate::output::Progress,
+) -> Result<std::result::Result<LogView, Failure>> {
+    let note = client.log_checkpoint()?;
+    let checkpoint = log_check::checkpoint(&note, origin, log_key)
+        .context("the server's checkpoint is refused")?;
+    let note = String::from_utf8(note).context("the checkpoint is not UTF-8")?;
+
+    // The history must extend the one verified last time.
+    let mut base = CompactRange::new();
+    if let Some(memory) = memory {
+        let seen = log_check::checkpoint(memory.checkpoint.as_bytes(), origin, log_key)
+            .context("the checkpoint kept from your last audit does not verify; your home is damaged")?;
+        if checkpoint.size() < seen.size() {
+            return Ok(Err((
+                "log".into(),
+                format!(
+                    "truncated or rolled back: the server's log has {} entries, fewer than the {} of the checkpoint you verified on {}",
+                    checkpoint.size(),
+                    seen.size(),
+                    sealdrop_api::time::utc(memory.verified_at)
+                ),
+            )));
+        }
+        let proof = client.log_consistency(seen.size(), checkpoint.size())?;
+        if log_check::extends(&seen, &checkpoint, &proof).is_err() {
+            return Ok(Err((
+                "log".into(),
+                format!(
+                    "forked checkpoint: the server's checkpoint of {} entries does not extend the one of {} you verified on {}; it has shown another history",
+                    checkpoint.size(),
+                    seen.size(),
+                    sealdrop_api::time::utc(memory.verified_at)
+                ),
+            )));
+        }
+        if !full {
+            base = CompactRange::from_bytes(&memory.compact.0)
+                .ok()
+                .filter(|c| c.size() == seen.size() && c.root() == *seen.root())
+                .ok_or_else(|| {
+                    anyhow!("the audit state kept in your home is damaged; run `sealdrop audit verify --full`")
+                })?;
+        }
+    }
+
+    // Every new leaf, into the compact range.
+    let start = base.size();
+    let mut compact = base.clone();
+    let mut hashes: Vec<Digest> = Vec::new();
+    let mut entries = Vec::new();
+    let mut undecodable = None;
+    let mut from = start;
+    while from < checkpoint.size() {
+        let to = checkpoint.size().min(from + PAGE);
+        let page = client
+            .log_leaves(from, to)
+            .with_context(|| format!("the server cannot serve log entries {from} to {to}"))?;
+        if page.len() as u64 != to - from {
+            bail!("the server sent {} log entries where {} were asked for", page.len(), to - from);
+        }
+        for (index, data) in (from..).zip(&page) {
+            let h = leaf_hash(data);
+            compact.push(h);
+            hashes.push(h);
+            match LogEntry::from_leaf_data(data) {
+                Ok(entry) => entries.push((index, entry)),
+                Err(e) => {
+                    undecodable.get_or_insert((index, e));
+                }
+            }
+        }
+        progress.at(usize::try_from(to - start).unwrap_or(usize::MAX));
+        from = to;
+    }
+    if compact.root() != *checkpoint.root() {
+        let bad = first_altered(client, &base, &hashes, &checkpoint)?;
+        return Ok(Err((
+            format!("log entry {bad}"),
+            "altered: the entry the server serves does not hash into its signed checkpoint".into(),
+        )));
+    }
+    if let Some((index, e)) = undecodable {
+        return Ok(Err((
+            format!("log entry {index}"),
+            format!("malformed, though the checkpoint covers it: {e}"),
+        )));
+    }
+    Ok(Ok(LogView {
+        checkpoint,
+        note,
+        start,
+        entries,
+        compact,
+    }))
+}
+
+/// The first leaf from `base.size()` on whose served bytes the checkpoint
+/// does not cover: the largest prefix still consistent with the signed
+/// root ends just before it. Binary search, one consistency proof a step.
+fn first_altered(
+    client: &Client,
+    base: &CompactRange,
+    hashes: &[Digest],
+    checkpoint: &Checkpoint,
+) -> Result<u64> {
+    let root_at = |size: u64| {
+        let mut range = base.clone();
+        for h in hashes.iter().take(usize::try_from(size - base.size()).unwrap_or(0)) {
+            range.push(*h);
+        }
+        range.root()
+    };
+    let consistent = |size: u64| -> Result<bool> {
+        let proof = client.log_consistency(size, checkpoint.size())?;
+        Ok(verify_consistency(size, checkpoint.size(), &root_at(size), checkpoint.root(), &proof).is_ok())
+    };
+    // Invariant: the prefix of `good` leaves is consistent, of `bad` not.
+    let (mut good, mut bad) = (base.size(), checkpoint.size());
+    while bad - good > 1 {
+        let mid = good + (bad - good) / 2;
+        if consistent(mid)? {
+            good = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(good)
+}
