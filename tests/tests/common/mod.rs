@@ -87,6 +87,16 @@ impl Server {
         (child, url, first_token, tls_pin)
     }
 
+    /// Runs an operator command of `sealdrop-server` on this data.
+    pub fn operator_cmd(&self, args: &[&str]) -> Output {
+        Command::new(bin("sealdrop-server"))
+            .args(args)
+            .arg("--data")
+            .arg(&self.data)
+            .output()
+            .unwrap()
+    }
+
     /// Stops the server (its data stays).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

@@ -31,9 +31,9 @@ use sealdrop_proto::report::{ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
 use serde_json::json;
 
-use super::{Ctx, now};
 use super::audit_log;
 use super::audit_match::{self, Seen};
+use super::{Ctx, now};
 
 fn all_pages<T>(
     mut page: impl FnMut(Option<u64>) -> Result<sealdrop_api::Listing<T>>,
@@ -176,9 +176,10 @@ fn check_report(
     // (a purge or a deletion would have tombstoned the report).
     if let bulk::Ciphertext::Included(streams) = &entry.ciphertext {
         let signed = &verified.record().streams;
-        let gone = signed.iter().enumerate().any(|(i, d)| {
-            d.ciphertext_len > 0 && streams.get(i).is_none_or(Vec::is_empty)
-        });
+        let gone = signed
+            .iter()
+            .enumerate()
+            .any(|(i, d)| d.ciphertext_len > 0 && streams.get(i).is_none_or(Vec::is_empty));
         if gone {
             bail!("its ciphertext is gone, and no tombstone records a purge or deletion");
         }

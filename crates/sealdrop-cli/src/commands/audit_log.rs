@@ -82,8 +82,9 @@ pub fn read(
     // The history must extend the one verified last time.
     let mut base = CompactRange::new();
     if let Some(memory) = memory {
-        let seen = log_check::checkpoint(memory.checkpoint.as_bytes(), origin, log_key)
-            .context("the checkpoint kept from your last audit does not verify; your home is damaged")?;
+        let seen = log_check::checkpoint(memory.checkpoint.as_bytes(), origin, log_key).context(
+            "the checkpoint kept from your last audit does not verify; your home is damaged",
+        )?;
         if checkpoint.size() < seen.size() {
             return Ok(Err((
                 "log".into(),
@@ -130,7 +131,11 @@ pub fn read(
             .log_leaves(from, to)
             .with_context(|| format!("the server cannot serve log entries {from} to {to}"))?;
         if page.len() as u64 != to - from {
-            bail!("the server sent {} log entries where {} were asked for", page.len(), to - from);
+            bail!(
+                "the server sent {} log entries where {} were asked for",
+                page.len(),
+                to - from
+            );
         }
         for (index, data) in (from..).zip(&page) {
             let h = leaf_hash(data);
@@ -179,14 +184,24 @@ fn first_altered(
 ) -> Result<u64> {
     let root_at = |size: u64| {
         let mut range = base.clone();
-        for h in hashes.iter().take(usize::try_from(size - base.size()).unwrap_or(0)) {
+        for h in hashes
+            .iter()
+            .take(usize::try_from(size - base.size()).unwrap_or(0))
+        {
             range.push(*h);
         }
         range.root()
     };
     let consistent = |size: u64| -> Result<bool> {
         let proof = client.log_consistency(size, checkpoint.size())?;
-        Ok(verify_consistency(size, checkpoint.size(), &root_at(size), checkpoint.root(), &proof).is_ok())
+        Ok(verify_consistency(
+            size,
+            checkpoint.size(),
+            &root_at(size),
+            checkpoint.root(),
+            &proof,
+        )
+        .is_ok())
     };
     // Invariant: the prefix of `good` leaves is consistent, of `bad` not.
     let (mut good, mut bad) = (base.size(), checkpoint.size());

@@ -114,7 +114,14 @@ pub fn check(
                 at,
             } if mine(program) => {
                 tombstoned.insert(*report);
-                match justified(chains, program, *descriptor_version, *retention_days, *received_at, *at) {
+                match justified(
+                    chains,
+                    program,
+                    *descriptor_version,
+                    *retention_days,
+                    *received_at,
+                    *at,
+                ) {
                     Ok(()) => m.purged += 1,
                     Err(why) => m.failures.push((
                         format!("report {report}"),
@@ -159,13 +166,17 @@ pub fn check(
                 {
                     m.failures.push((
                         format!("report {}", row.report),
-                        format!("its acceptance in the log (entry {}) records another report or time", a.leaf),
+                        format!(
+                            "its acceptance in the log (entry {}) records another report or time",
+                            a.leaf
+                        ),
                     ));
                 }
             }
             None if leaf < log.start => {
                 if let Err(e) = old_acceptance(client, log, leaf, row) {
-                    m.failures.push((format!("report {}", row.report), format!("{e:#}")));
+                    m.failures
+                        .push((format!("report {}", row.report), format!("{e:#}")));
                 }
             }
             None => m.failures.push((
@@ -226,7 +237,11 @@ fn justified(
                 .and_then(|v| v.checked_sub(1))
                 .and_then(|i| c.get(i))
         })
-        .ok_or_else(|| format!("it cites descriptor version {version}, which the program's chain does not have"))?;
+        .ok_or_else(|| {
+            format!(
+                "it cites descriptor version {version}, which the program's chain does not have"
+            )
+        })?;
     let signed = descriptor.unverified_body().retention_days;
     if signed != days {
         return Err(format!(
@@ -259,7 +274,9 @@ fn old_acceptance(client: &Client, log: &LogView, leaf: u64, row: &Seen) -> Resu
         path,
     }
     .verify(&entry, &log.checkpoint)
-    .map_err(|_| anyhow!("log entry {leaf}, its acceptance, is altered: it is not in the signed checkpoint"))?;
+    .map_err(|_| {
+        anyhow!("log entry {leaf}, its acceptance, is altered: it is not in the signed checkpoint")
+    })?;
     match entry {
         LogEntry::Accepted {
             report,
@@ -268,7 +285,10 @@ fn old_acceptance(client: &Client, log: &LogView, leaf: u64, row: &Seen) -> Resu
             ..
         } if report == row.report
             && sealed_report == row.sealed_report
-            && received_at == row.received_at => Ok(()),
+            && received_at == row.received_at =>
+        {
+            Ok(())
+        }
         _ => bail!("log entry {leaf}, which the server names as its acceptance, is not"),
     }
 }
@@ -297,19 +317,22 @@ fn check_deletions(
     }
     for (index, report, program, hash) in deletions {
         let check = (|| -> Result<()> {
-            let stored = found
-                .get(&report.to_string())
-                .ok_or_else(|| anyhow!("deleted (log entry {index}), but the server no longer lists it"))?;
+            let stored = found.get(&report.to_string()).ok_or_else(|| {
+                anyhow!("deleted (log entry {index}), but the server no longer lists it")
+            })?;
             let Some(Tombstone::Deletion { request, .. }) = &stored.tombstone else {
-                bail!("the log records a deletion (entry {index}), but the server shows no deletion tombstone");
+                bail!(
+                    "the log records a deletion (entry {index}), but the server shows no deletion tombstone"
+                );
             };
-            let record = ReportRecord::from_bytes(&stored.record.0).context("its record is malformed")?;
+            let record =
+                ReportRecord::from_bytes(&stored.record.0).context("its record is malformed")?;
             let shopper = record.header.core.shopper;
             let request = Signed::<DeletionRequest>::from_bytes(&request.0)
                 .context("its deletion request is malformed")?;
-            let body = request
-                .verify_by(&shopper)
-                .map_err(|_| anyhow!("deleted, but the deletion request is not signed by the report's shopper"))?;
+            let body = request.verify_by(&shopper).map_err(|_| {
+                anyhow!("deleted, but the deletion request is not signed by the report's shopper")
+            })?;
             if body.report_id != *report || body.program_id != *program {
                 bail!("deleted at a request for another report");
             }
@@ -320,7 +343,9 @@ fn check_deletions(
         })();
         match check {
             Ok(()) => m.deleted += 1,
-            Err(e) => m.failures.push((format!("report {report}"), format!("{e:#}"))),
+            Err(e) => m
+                .failures
+                .push((format!("report {report}"), format!("{e:#}"))),
         }
     }
     Ok(())
