@@ -15,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod handover;
 pub mod merkle;
 
 use checkpoint::Checkpoint;
