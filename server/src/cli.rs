@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "sealdrop-server",
     version,
     about = "sealdrop's server: verifies signed, encrypted reports, stores only ciphertext, and releases each to the people a manager authorised.",
-    after_help = "Examples:\n  sealdrop-server serve                         # ./sealdrop-data, 127.0.0.1:8080\n  sealdrop-server invite --role manager         # another one-time manager token\n  sealdrop-server backup --out backup.db\n  sealdrop-server restore --from backup.db --data ./restored"
+    after_help = "Examples:\n  sealdrop-server serve                         # ./sealdrop-data, 127.0.0.1:8080\n  sealdrop-server invite --role manager         # another one-time manager token\n  sealdrop-server backup --out backup.db\n  sealdrop-server restore --from backup.db --data ./restored --handover-from ./sealdrop-data"
 )]
 pub struct Cli {
     /// The data directory: database, log key, log origin.
@@ -51,12 +51,22 @@ pub enum Command {
         out: PathBuf,
     },
     /// Create a new data directory from a backup, after checking it is whole.
+    /// The restored server has a new log key and origin; with
+    /// --handover-from, the old log key signs a handover to them.
     #[command(
-        after_help = "Example:\n  sealdrop-server restore --from backup.db --data ./sealdrop-data-restored"
+        after_help = "Examples:\n  sealdrop-server restore --from backup.db --data ./sealdrop-data-restored --handover-from ./sealdrop-data\n  sealdrop-server restore --from backup.db --data ./sealdrop-data-restored    # the old data directory is lost"
     )]
     Restore {
+        /// The backup file (`sealdrop-server backup --out`).
         #[arg(long)]
         from: PathBuf,
+        /// The data directory being replaced (stopped): its log key signs a
+        /// handover note naming the new log key and origin and quoting the
+        /// old log's last checkpoint, so clients pinned to the old key can
+        /// move to the new one. Without it, they refuse the new key until
+        /// they re-pin it.
+        #[arg(long, value_name = "OLD_DATA_DIR")]
+        handover_from: Option<PathBuf>,
     },
     /// Delete every report past its program's retention period, leaving tombstones.
     Purge {

@@ -1,5 +1,6 @@
-//! The data directory: the SQLite database, the log key (mode 0600) and the
-//! log origin. Created on first use, mode 0700.
+//! The data directory: the SQLite database, the log key (mode 0600), the
+//! log origin, and after a restore with a handover the old log key's
+//! handover note (public). Created on first use, mode 0700.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
@@ -14,6 +15,7 @@ use zeroize::Zeroizing;
 pub const DB_FILE: &str = "sealdrop.db";
 const KEY_FILE: &str = "log-key";
 const ORIGIN_FILE: &str = "log-origin";
+const HANDOVER_FILE: &str = "log-handover";
 pub const DEFAULT_ORG: &str = "default";
 
 #[derive(Debug, Clone)]
@@ -108,6 +110,31 @@ impl DataDir {
             .try_into()
             .context("the log key file is damaged")?;
         Ok(SigningSecret::from_seed(seed))
+    }
+
+    /// The handover note by which the log this one continues handed over
+    /// to it (`restore --handover-from`), unverified; `None` if there is
+    /// none.
+    pub fn handover(&self) -> Result<Option<String>> {
+        match fs::read_to_string(self.path.join(HANDOVER_FILE)) {
+            Ok(note) => Ok(Some(note)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).context("cannot read the log handover"),
+        }
+    }
+
+    /// Writes the handover note; refuses to replace one.
+    pub fn write_handover(&self, note: &str) -> Result<()> {
+        let path = self.path.join(HANDOVER_FILE);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        file.write_all(note.as_bytes())?;
+        file.sync_all()?;
+        Ok(())
     }
 
     pub fn log_origin(&self) -> Result<String> {

@@ -51,6 +51,7 @@ use crate::handlers::{audit, auth, enrol, log, meta, people, programs, reports, 
         log::inclusion,
         log::consistency,
         log::leaves,
+        log::handover,
     )
 )]
 struct Doc;

@@ -5,6 +5,10 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use sealdrop_api::Role;
 use sealdrop_proto::ids::PersonId;
+use sealdrop_proto::keys::SigningSecret;
+use sealdrop_proto::log::checkpoint::Checkpoint;
+use sealdrop_proto::log::handover::Handover;
+use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
 use sealdrop_store::{EnrolmentToken, SqliteStore, Store as _};
 
 use crate::cli::{Cli, Command, InviteArgs, InviteRole, UserCommand};
@@ -17,7 +21,10 @@ const DAY: u64 = 86_400;
 pub fn run(cli: Cli) -> Result<()> {
     let data = DataDir::new(&cli.data)?;
     match cli.command {
-        Command::Serve(args) => crate::serve::run(&data, args),
+        Command::Serve(args) => {
+            crate::handlers::log::set_handover(checked_handover(&data)?)?;
+            crate::serve::run(&data, args)
+        }
         Command::Init => {
             data.init()?;
             println!("Initialised {}", data.path.display());
@@ -40,7 +47,10 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Backup { out } => backup(&data, &out),
-        Command::Restore { from } => restore(&data, &from),
+        Command::Restore {
+            from,
+            handover_from,
+        } => restore(&data, &from, handover_from.as_deref()),
         Command::Purge { at, json } => {
             let store = data.open_store()?;
             let purged = store.purge(at.unwrap_or(0).max(now()), now())?;
@@ -107,24 +117,197 @@ fn backup(data: &DataDir, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn restore(data: &DataDir, from: &Path) -> Result<()> {
+/// The data directory's handover note, if it has one, after checking that
+/// it is a well-formed handover to this directory's own log key and origin
+/// (the server cannot check the old key's signature: clients do, under the
+/// key they pinned).
+fn checked_handover(data: &DataDir) -> Result<Option<String>> {
+    if !data.exists() {
+        return Ok(None);
+    }
+    let Some(note) = data.handover()? else {
+        return Ok(None);
+    };
+    let handover = Handover::parse_unverified(note.as_bytes())
+        .with_context(|| format!("the log handover in {} is damaged", data.path.display()))?;
+    let (origin, key) = (
+        data.log_origin()?,
+        data.log_key()?.verifying_key().to_bytes(),
+    );
+    if handover.new_origin() != origin || handover.new_key() != &key {
+        bail!(
+            "the log handover in {} hands over to the log {}, not to this directory's log {origin}; it belongs elsewhere",
+            data.path.display(),
+            handover.new_origin()
+        );
+    }
+    Ok(Some(note))
+}
+
+/// What a handover needs of the log being replaced: its key and origin, and
+/// its tree rebuilt from the leaves its database holds.
+struct OldLog {
+    key: SigningSecret,
+    origin: String,
+    tree: MerkleTree,
+}
+
+/// Leaves read per query while rebuilding a tree.
+const LEAF_PAGE: u64 = 10_000;
+
+impl OldLog {
+    fn read(old: &DataDir) -> Result<Self> {
+        if !old.exists() {
+            bail!(
+                "{} holds no sealdrop data directory (no log key and database); give the directory being replaced, or leave out --handover-from",
+                old.path.display()
+            );
+        }
+        let key = old.log_key()?;
+        let origin = old.log_origin()?;
+        SqliteStore::check_file(&old.db()).with_context(|| {
+            format!(
+                "the database in {} is damaged, so its log's last checkpoint is unknown; restore without --handover-from",
+                old.path.display()
+            )
+        })?;
+        let store = old.open_store()?;
+        let head = store.log_head()?;
+        let mut tree = MerkleTree::new();
+        while tree.len() < head.size {
+            let end = head.size.min(tree.len() + LEAF_PAGE);
+            let leaves = store.log_leaves(tree.len(), end)?;
+            if leaves.is_empty() {
+                bail!("the log in {} is missing leaves", old.path.display());
+            }
+            for leaf in &leaves {
+                tree.push(leaf_hash(leaf));
+            }
+        }
+        if tree.len() != head.size || tree.root() != head.root {
+            bail!(
+                "the log in {} does not hash to its own tree head",
+                old.path.display()
+            );
+        }
+        Ok(Self { key, origin, tree })
+    }
+
+    /// The signed handover to `new`, whose restored database holds
+    /// `restored` leaves with root `root`; refuses when those leaves are not
+    /// the old log's first ones.
+    fn hand_over(&self, new: &DataDir, restored: u64, root: [u8; 32]) -> Result<Handover> {
+        let old_size = self.tree.len();
+        if restored > old_size || self.tree.root_at(restored).ok() != Some(root) {
+            bail!(
+                "the backup's log ({restored} leaves) is not the beginning of the log being replaced ({old_size} leaves): the backup is not of that server, or one of them was altered"
+            );
+        }
+        let old = Checkpoint::new(self.origin.clone(), old_size, self.tree.root())?;
+        let proof = self.tree.consistency_proof(restored, old_size)?;
+        let handover = Handover::new(
+            old,
+            restored,
+            root,
+            proof,
+            &new.log_origin()?,
+            new.log_key()?.verifying_key().to_bytes(),
+        )?;
+        Ok(handover)
+    }
+}
+
+fn restore(data: &DataDir, from: &Path, handover_from: Option<&Path>) -> Result<()> {
     let version = SqliteStore::check_file(from)
         .with_context(|| format!("{} is not a whole sealdrop backup", from.display()))?;
-    if data.path.exists() && data.path.read_dir()?.next().is_some() {
+    let existed = data.path.exists();
+    if existed && data.path.read_dir()?.next().is_some() {
         bail!(
             "{} is not empty; restore into a new directory",
             data.path.display()
         );
     }
-    data.init_keys()?;
-    std::fs::copy(from, data.db()).context("cannot copy the backup into place")?;
-    // Opening brings an older schema up to date.
-    data.open_store()?;
+    // Everything about the old log is read before anything is written.
+    let old = handover_from
+        .map(|dir| OldLog::read(&DataDir::new(dir)?))
+        .transpose()?;
+    let handover = match restore_into(data, from, old.as_ref()) {
+        Ok(handover) => handover,
+        Err(e) => {
+            // The directory was empty or absent: all in it is ours.
+            discard(data, existed);
+            return Err(e.context(format!("nothing was restored into {}", data.path.display())));
+        }
+    };
     println!(
         "Restored {} (schema {version}) into {}",
         from.display(),
         data.path.display()
     );
-    println!("The restored server has a new log key and origin; clients must re-pin it.");
+    match handover {
+        Some(h) => {
+            let (old, restored) = (h.old_checkpoint().size(), h.restored().size());
+            println!(
+                "The old log {} ({old} leaves) hands over to the new log {}, which starts with its first {restored}.",
+                h.old_origin(),
+                h.new_origin(),
+            );
+            if restored < old {
+                println!(
+                    "{} change(s) logged after the backup are not in the restored data: reports submitted since must be submitted again, and other changes made again.",
+                    old - restored
+                );
+            }
+            println!(
+                "Clients pinned to the old log key verify the handover (GET /v1/log/handover) and move to the new one."
+            );
+        }
+        None => {
+            eprintln!(
+                "warning: restored without --handover-from: the server has a new log key and origin, and clients pinned to the old key will refuse the new one until they re-pin it."
+            );
+        }
+    }
     Ok(())
+}
+
+/// Creates the new log key and origin in `data`, puts the backup in place,
+/// and with `old` writes the old key's handover to the new log.
+fn restore_into(data: &DataDir, from: &Path, old: Option<&OldLog>) -> Result<Option<Handover>> {
+    data.init_keys()?;
+    std::fs::copy(from, data.db()).context("cannot copy the backup into place")?;
+    // Opening brings an older schema up to date, and builds the new log's
+    // tree from the restored leaves.
+    let head = data.open_store()?.log_head()?;
+    let Some(old) = old else {
+        return Ok(None);
+    };
+    let handover = old.hand_over(data, head.size, head.root)?;
+    let note = handover.sign(&old.key);
+    // The note must verify as a client will verify it.
+    Handover::verify(
+        note.as_bytes(),
+        &old.origin,
+        old.key.verifying_key().as_bytes(),
+    )
+    .context("the handover note does not verify")?;
+    data.write_handover(&note)?;
+    Ok(Some(handover))
+}
+
+/// Removes what a failed restore wrote into `data`.
+fn discard(data: &DataDir, existed: bool) {
+    let result = if existed {
+        std::fs::read_dir(&data.path).and_then(|mut entries| {
+            entries.try_for_each(|e| e.and_then(|e| std::fs::remove_file(e.path())))
+        })
+    } else {
+        std::fs::remove_dir_all(&data.path)
+    };
+    if let Err(e) = result {
+        eprintln!(
+            "warning: could not clean up {}: {e}; remove it before trying again",
+            data.path.display()
+        );
+    }
 }

@@ -223,6 +223,10 @@ fn every_role_against_every_endpoint() {
             None,
             &["auditor"],
         ),
+        // The handover is for anyone signed in too, but a server never
+        // restored has none: 404 for them, 401 for the rest.
+        // `log_handover.rs` checks who may read a served one.
+        ("GET", "/v1/log/handover".into(), None, &[]),
     ];
 
     // Every served route is in the table (the OpenAPI document lists them).

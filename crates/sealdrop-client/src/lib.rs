@@ -658,6 +658,29 @@ impl Client {
         Ok(body.leaves.into_iter().map(|b| b.0).collect())
     }
 
+    /// The handover note by which the log this server's log continues (after
+    /// a restore) handed over to it, unverified: check it with
+    /// `Handover::verify` under the old log key and origin you pinned.
+    /// `None` when the server has no handover (it answers 404).
+    pub fn log_handover(&self) -> Result<Option<Vec<u8>>> {
+        let mut res = self
+            .auth(self.agent.get(self.url(r::LOG_HANDOVER)))
+            .call()?;
+        let status = res.status().as_u16();
+        if status == 404 {
+            return Ok(None);
+        }
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        res.body_mut()
+            .with_config()
+            .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
+            .read_to_vec()
+            .map(Some)
+            .map_err(|e| ClientError::BadAnswer(format!("the handover is unreadable: {e}")))
+    }
+
     pub fn audit_bulk(&self, after: Option<u64>) -> Result<(Vec<bulk::Entry>, Option<u64>)> {
         let path = match after {
             Some(a) => format!("{}?after={a}", r::AUDIT_BULK),

@@ -3,7 +3,10 @@
 //! Anyone signed in may read checkpoints and proofs: shoppers check their
 //! receipts, staff their releases, auditors and witnesses the whole log.
 //! Leaves name programs and people by ID across organisations, so only
-//! auditors read them.
+//! auditors read them. A server restored with a handover serves the note
+//! by which the old log key handed its clients over to this log.
+
+use std::sync::OnceLock;
 
 use actix_web::{HttpResponse, web};
 use sealdrop_api::log::{
@@ -97,4 +100,32 @@ pub async fn leaves(
         start: q.start,
         leaves: leaves.into_iter().map(B64).collect(),
     }))
+}
+
+/// The handover note of this data directory, read and checked once at
+/// start (`operator.rs`): `None` when the server was never restored with
+/// `--handover-from`.
+static HANDOVER: OnceLock<Option<String>> = OnceLock::new();
+
+/// Sets the note `GET /v1/log/handover` serves, once, before serving.
+pub fn set_handover(note: Option<String>) -> anyhow::Result<()> {
+    HANDOVER
+        .set(note)
+        .map_err(|_| anyhow::anyhow!("the log handover was set twice"))
+}
+
+#[utoipa::path(get, path = "/v1/log/handover", tag = "log",
+    responses(
+        (status = 200, description = "the handover from the log this one continues after a restore: a C2SP signed note by the old log key, docs/PROTOCOL.md §14.11", content_type = "text/plain"),
+        (status = 404, description = "this server's log continues no other log", body = sealdrop_api::ErrorBody)))]
+pub async fn handover(_caller: Caller) -> ApiResult<HttpResponse> {
+    match HANDOVER.get().and_then(Option::as_ref) {
+        Some(note) => Ok(HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(note.clone())),
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            "This server's log has no handover: it was not restored from a backup with --handover-from.",
+        )),
+    }
 }

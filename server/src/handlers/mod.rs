@@ -107,6 +107,9 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
         web::get().to(log::consistency)
     }),
     (Method::GET, r::LOG_LEAVES, || web::get().to(log::leaves)),
+    (Method::GET, r::LOG_HANDOVER, || {
+        web::get().to(log::handover)
+    }),
 ];
 
 #[cfg(test)]
