@@ -60,6 +60,10 @@ fn after_sigkill_mid_burst_the_log_and_every_receipt_agree() {
         }));
     }
     while receipts.lock().unwrap().len() < AT_LEAST {
+        assert!(
+            !threads.iter().all(|t| t.is_finished()),
+            "every submitter stopped before {AT_LEAST} receipts"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     d.server.kill();
