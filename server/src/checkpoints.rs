@@ -6,8 +6,17 @@
 //! this process signs are consistent: one tree, two of its sizes. The
 //! latest signed note is kept and reused until a request needs a leaf it
 //! does not cover; under load, one signature covers a whole group commit.
+//!
+//! Across restarts the tree is rebuilt from the database, which someone
+//! may have altered. So the newest signed head is also written to the data
+//! directory (`log-head`, at most once a second, and at a clean stop), and
+//! `serve` refuses to start when the database's log does not extend it:
+//! an honest server never signs a checkpoint inconsistent with one it
+//! signed before, whatever happened to its disk.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sealdrop_api::B64;
 use sealdrop_api::log::LogProof;
@@ -24,9 +33,93 @@ pub struct Signed {
     pub note: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Checkpoints {
     latest: Mutex<Option<Arc<Signed>>>,
+    /// Where the newest signed head is kept, and when it was last written.
+    head_file: PathBuf,
+    written: Mutex<Option<Instant>>,
+}
+
+/// The newest signed head is written at most this often.
+const HEAD_EVERY: Duration = Duration::from_secs(1);
+
+impl Checkpoints {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            latest: Mutex::new(None),
+            head_file: head_file(data_dir),
+            written: Mutex::new(None),
+        }
+    }
+
+    /// Writes the newest signed head if the last write is older than
+    /// [`HEAD_EVERY`] (or `force`). Atomic (rename); not synced: a head
+    /// lost in a crash is an older one, and the log extends that too.
+    pub fn persist(&self, force: bool) {
+        let Some(latest) = self.latest.lock().ok().and_then(|l| l.clone()) else {
+            return;
+        };
+        let Ok(mut written) = self.written.lock() else {
+            return;
+        };
+        if !force && written.is_some_and(|w| w.elapsed() < HEAD_EVERY) {
+            return;
+        }
+        let text = format!(
+            "{} {}\n",
+            latest.head.size,
+            data_encoding::HEXLOWER.encode(&latest.head.root)
+        );
+        let tmp = self.head_file.with_extension("tmp");
+        let wrote =
+            std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &self.head_file));
+        if let Err(e) = wrote {
+            tracing::warn!(error = %e, "cannot keep the newest signed log head");
+        }
+        *written = Some(Instant::now());
+    }
+}
+
+fn head_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("log-head")
+}
+
+/// Refuses a database whose log does not extend the newest head this
+/// server signed (kept in `log-head`).
+pub fn check_head(data_dir: &Path, store: &dyn sealdrop_store::Store) -> anyhow::Result<()> {
+    let path = head_file(data_dir);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let parsed = text.trim().split_once(' ').and_then(|(size, root)| {
+        let size: u64 = size.parse().ok()?;
+        let root: [u8; 32] = data_encoding::HEXLOWER
+            .decode(root.as_bytes())
+            .ok()?
+            .try_into()
+            .ok()?;
+        Some((size, root))
+    });
+    let Some((size, root)) = parsed else {
+        anyhow::bail!(
+            "{} is damaged; if nothing else is wrong, remove it and start again",
+            path.display()
+        );
+    };
+    let head = store.log_head()?;
+    if head.size < size {
+        anyhow::bail!(
+            "the database holds {} log entries, fewer than the {size} of the last checkpoint this server signed: it was truncated or replaced by an older copy. Serving it would show clients a history that contradicts what they hold; restore it properly (docs/SERVER.md, backup and restore) instead",
+            head.size
+        );
+    }
+    if store.log_root_at(size)? != root {
+        anyhow::bail!(
+            "the database's log does not match the last checkpoint this server signed ({size} entries): its entries were altered. Serving it would show clients a forked history; restore from a backup (docs/SERVER.md) instead"
+        );
+    }
+    Ok(())
 }
 
 impl AppState {
@@ -53,6 +146,8 @@ impl AppState {
             note: SignedCheckpoint::sign(checkpoint, &self.log_key).to_text(),
         });
         *latest = Some(signed.clone());
+        drop(latest);
+        self.checkpoints.persist(false);
         Ok(signed)
     }
 
@@ -66,5 +161,17 @@ impl AppState {
             path: path.iter().map(|h| B64(h.to_vec())).collect(),
             checkpoint: checkpoint.note.clone(),
         })
+    }
+}
+
+impl AppState {
+    /// The checkpoint of `size` leaves (a size the log has had), signed:
+    /// the same note as when it was first signed, Ed25519 being
+    /// deterministic.
+    pub fn checkpoint_at(&self, size: u64) -> ApiResult<SignedCheckpoint> {
+        let root = self.store.log_root_at(size)?;
+        let checkpoint = Checkpoint::new(self.log_origin.clone(), size, root)
+            .map_err(|_| ApiError::internal())?;
+        Ok(SignedCheckpoint::sign(checkpoint, &self.log_key))
     }
 }

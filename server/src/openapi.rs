@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{audit, auth, enrol, log, meta, people, programs, reports, uploads};
+use crate::handlers::{audit, auth, enrol, log, meta, people, programs, reports, uploads, witness};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +52,8 @@ use crate::handlers::{audit, auth, enrol, log, meta, people, programs, reports, 
         log::consistency,
         log::leaves,
         log::handover,
+        witness::cosign,
+        witness::cosigned,
     )
 )]
 struct Doc;

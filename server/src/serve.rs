@@ -195,6 +195,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
 
     let log_key = data.log_key()?;
     let log_origin = data.log_origin()?;
+    crate::checkpoints::check_head(&data.path, &*store)?;
     let store_dyn: Arc<dyn sealdrop_store::Store> = store.clone();
     let system = actix_web::rt::System::new();
     system.block_on(async move {
@@ -208,7 +209,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
             session_ttl: settings.session_ttl,
             descriptors: std::sync::Mutex::default(),
             recent_submitters: std::sync::Mutex::default(),
-            checkpoints: crate::checkpoints::Checkpoints::default(),
+            checkpoints: crate::checkpoints::Checkpoints::new(&data.path),
         };
         // Bind first to learn the port, then fix the origins before serving.
         let cell: Arc<std::sync::OnceLock<web::Data<AppState>>> =
@@ -331,6 +332,7 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         });
         server.await.context("the server failed")?;
         tracing::info!("stopped; waiting for queued writes to commit");
+        state.checkpoints.persist(true);
         drop(state);
         Ok::<_, anyhow::Error>(())
     })?;

@@ -58,6 +58,14 @@ pub struct ProofBody {
     pub path: Vec<B64>,
 }
 
+/// `POST /v1/log/cosignatures`: a checkpoint note the server signed, with
+/// the caller's cosignature line added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CosignatureBody {
+    pub note: String,
+}
+
 /// Leaves from `start` on, as stored (label ‖ canonical entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -38,6 +38,8 @@ pub const LOG_CHECKPOINT: &str = "/v1/log/checkpoint";
 pub const LOG_INCLUSION: &str = "/v1/log/inclusion";
 pub const LOG_CONSISTENCY: &str = "/v1/log/consistency";
 pub const LOG_LEAVES: &str = "/v1/log/leaves";
+pub const LOG_COSIGNATURES: &str = "/v1/log/cosignatures";
+pub const LOG_CHECKPOINT_COSIGNED: &str = "/v1/log/checkpoint/cosigned";
 pub const LOG_HANDOVER: &str = "/v1/log/handover";
 
 /// Fills `{name}` segments in `route` with `values`, in order.

@@ -613,8 +613,6 @@ impl Client {
         self.page(r::AUDIT_GRANTS, after)
     }
 
-    /// A page of live reports' ciphertext (`sealdrop_api::bulk`) and the
-    /// cursor for the next one.
     /// The log's latest checkpoint note, unverified: check it with
     /// `SignedCheckpoint::parse_and_verify` under the pinned log key.
     pub fn log_checkpoint(&self) -> Result<Vec<u8>> {
@@ -630,6 +628,34 @@ impl Client {
             .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
             .read_to_vec()
             .map_err(|e| ClientError::BadAnswer(format!("the checkpoint is unreadable: {e}")))
+    }
+
+    /// The newest checkpoint witnesses cosigned, with their cosignatures,
+    /// unverified.
+    pub fn log_checkpoint_cosigned(&self) -> Result<Vec<u8>> {
+        let mut res = self
+            .auth(self.agent.get(self.url(r::LOG_CHECKPOINT_COSIGNED)))
+            .call()?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            return Err(Self::refusal(status, res));
+        }
+        res.body_mut()
+            .with_config()
+            .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
+            .read_to_vec()
+            .map_err(|e| ClientError::BadAnswer(format!("the checkpoint is unreadable: {e}")))
+    }
+
+    /// Gives the server a witness's cosignature: `note` is its checkpoint
+    /// with the witness's line added.
+    pub fn log_cosign(&self, note: &str) -> Result<()> {
+        Self::empty(
+            self.auth(self.agent.post(self.url(r::LOG_COSIGNATURES)))
+                .send_json(log::CosignatureBody {
+                    note: note.to_owned(),
+                })?,
+        )
     }
 
     /// The audit path of leaf `index` in the tree of `size` leaves.
@@ -681,6 +707,8 @@ impl Client {
             .map_err(|e| ClientError::BadAnswer(format!("the handover is unreadable: {e}")))
     }
 
+    /// A page of live reports' ciphertext (`sealdrop_api::bulk`) and the
+    /// cursor for the next one.
     pub fn audit_bulk(&self, after: Option<u64>) -> Result<(Vec<bulk::Entry>, Option<u64>)> {
         let path = match after {
             Some(a) => format!("{}?after={a}", r::AUDIT_BULK),

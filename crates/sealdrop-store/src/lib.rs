@@ -37,6 +37,18 @@ pub trait Store: Send + Sync {
     fn log_consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError>;
     /// The stored data of leaves `[start, end)`.
     fn log_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The root of the tree of `size` leaves (a size the log has had).
+    fn log_root_at(&self, size: u64) -> Result<Digest, StoreError>;
+    /// Keeps a witness's verified cosignature of the checkpoint of `size`.
+    fn put_cosignature(
+        &self,
+        witness: &PersonId,
+        size: u64,
+        line: &str,
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// The largest cosigned size, with every cosignature line of it.
+    fn latest_cosignatures(&self) -> Result<Option<(u64, Vec<String>)>, StoreError>;
     /// The leaf that records a report's acceptance.
     fn accepted_leaf(&self, report: &ReportId) -> Result<Option<u64>, StoreError>;
 

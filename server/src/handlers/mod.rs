@@ -11,6 +11,7 @@ pub mod people;
 pub mod programs;
 pub mod reports;
 pub mod uploads;
+pub mod witness;
 
 use actix_web::http::Method;
 use actix_web::{Route, web};
@@ -109,6 +110,12 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::LOG_LEAVES, || web::get().to(log::leaves)),
     (Method::GET, r::LOG_HANDOVER, || {
         web::get().to(log::handover)
+    }),
+    (Method::POST, r::LOG_COSIGNATURES, || {
+        web::post().to(witness::cosign)
+    }),
+    (Method::GET, r::LOG_CHECKPOINT_COSIGNED, || {
+        web::get().to(witness::cosigned)
     }),
 ];
 

@@ -58,6 +58,40 @@ pub(super) fn stored_len(c: &Connection) -> Result<u64, StoreError> {
     Ok(to_u64(next))
 }
 
+/// Keeps a witness's cosignature line of the checkpoint of `size` leaves
+/// (the same witness cosigning the same size again replaces it).
+pub(super) fn put_cosignature(
+    c: &Connection,
+    witness: &sealdrop_proto::ids::PersonId,
+    size: u64,
+    line: &str,
+    now: u64,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO log_cosignatures (witness, size, line, cosigned_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (witness, size) DO UPDATE SET line = excluded.line, cosigned_at = excluded.cosigned_at",
+    )?
+    .execute(params![&witness.as_bytes()[..], to_i64(size)?, line, to_i64(now)?])?;
+    Ok(())
+}
+
+/// The largest cosigned size and its cosignature lines.
+pub(super) fn latest_cosignatures(
+    c: &Connection,
+) -> Result<Option<(u64, Vec<String>)>, StoreError> {
+    let size: Option<i64> = c
+        .prepare_cached("SELECT MAX(size) FROM log_cosignatures")?
+        .query_row([], |r| r.get(0))?;
+    let Some(size) = size else {
+        return Ok(None);
+    };
+    let lines = c
+        .prepare_cached("SELECT line FROM log_cosignatures WHERE size = ?1 ORDER BY witness")?
+        .query_map([size], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(Some((to_u64(size), lines)))
+}
+
 /// A tree head: the size and root of the log at some point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeHead {
@@ -125,6 +159,14 @@ impl LogTree {
             size: tree.len(),
             root: tree.root(),
         })
+    }
+
+    pub(crate) fn root_at(&self, size: u64) -> Result<Digest, StoreError> {
+        self.tree
+            .read()
+            .map_err(|_| poisoned())?
+            .root_at(size)
+            .map_err(|_| StoreError::Invalid("the log has no such size"))
     }
 
     pub(crate) fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, StoreError> {

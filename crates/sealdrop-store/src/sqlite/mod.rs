@@ -170,6 +170,26 @@ impl Store for SqliteStore {
         self.read(|c| log::leaves(c, start, end))
     }
 
+    fn log_root_at(&self, size: u64) -> Result<Digest, StoreError> {
+        self.log_reaching(size)?;
+        self.log.root_at(size)
+    }
+
+    fn put_cosignature(
+        &self,
+        witness: &PersonId,
+        size: u64,
+        line: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let (witness, line) = (*witness, line.to_owned());
+        self.write(move |c| log::put_cosignature(c, &witness, size, &line, now))
+    }
+
+    fn latest_cosignatures(&self) -> Result<Option<(u64, Vec<String>)>, StoreError> {
+        self.read(log::latest_cosignatures)
+    }
+
     fn accepted_leaf(&self, report: &ReportId) -> Result<Option<u64>, StoreError> {
         let report = *report;
         self.read(move |c| reports::accepted_leaf(c, &report))

@@ -177,6 +177,18 @@ CREATE TABLE log_leaves (
 ALTER TABLE reports ADD COLUMN accepted_leaf INTEGER;
 ALTER TABLE releases ADD COLUMN leaf INTEGER;
 "#,
+    // 4: witnesses' cosignatures of checkpoints, by the size they cosign;
+    // each line was verified against the witness's enrolled key.
+    r#"
+CREATE TABLE log_cosignatures (
+    witness     BLOB NOT NULL,
+    size        INTEGER NOT NULL,
+    line        TEXT NOT NULL,
+    cosigned_at INTEGER NOT NULL,
+    PRIMARY KEY (witness, size)
+) WITHOUT ROWID;
+CREATE INDEX log_cosignatures_by_size ON log_cosignatures(size);
+"#,
 ];
 
 /// The schema version this build writes.
