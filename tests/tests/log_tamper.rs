@@ -117,6 +117,12 @@ impl World {
             .unwrap()
     }
 
+    /// A dishonest operator also removes the head the honest server keeps
+    /// of what it signed (which would make it refuse to start).
+    fn forget_signed_head(&self) {
+        std::fs::remove_file(self.server.data.join("log-head")).unwrap();
+    }
+
     fn leaves(&self) -> i64 {
         self.db()
             .query_row("SELECT COUNT(*) FROM log_leaves", [], |r| r.get(0))
@@ -282,6 +288,7 @@ fn a_truncated_log_is_caught_by_the_auditor_and_by_receipts() {
     w.db()
         .execute("DELETE FROM log_leaves WHERE idx >= ?1", [last])
         .unwrap();
+    w.forget_signed_head();
     w.server.restart();
     let (failures, _) = w.audit(&[]);
     only(&failures, "log", "truncated or rolled back");
@@ -292,6 +299,58 @@ fn a_truncated_log_is_caught_by_the_auditor_and_by_receipts() {
         receipts.iter().all(|(_, why)| why.contains("rolled")),
         "{receipts:?}"
     );
+}
+
+#[test]
+fn an_honest_server_refuses_to_serve_a_log_that_contradicts_what_it_signed() {
+    let mut w = World::new();
+    w.server.stop();
+    assert!(w.server.data.join("log-head").exists());
+    let serve = |w: &World| {
+        std::process::Command::new(bin("sealdrop-server"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+            .arg(&w.server.data)
+            .output()
+            .unwrap()
+    };
+    // Truncated: fewer entries than it signed.
+    let last = w.accepted_leaf(&w.reports[2]);
+    let kept: Vec<(i64, Vec<u8>)> = {
+        let db = w.db();
+        let mut stmt = db
+            .prepare("SELECT idx, entry FROM log_leaves WHERE idx >= ?1")
+            .unwrap();
+        stmt.query_map([last], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    w.db()
+        .execute("DELETE FROM log_leaves WHERE idx >= ?1", [last])
+        .unwrap();
+    let refused = serve(&w);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("fewer than the") && why.contains("truncated"),
+        "{why}"
+    );
+    // Put back, but one entry altered: a different root.
+    for (idx, mut entry) in kept {
+        if idx == last {
+            *entry.last_mut().unwrap() ^= 1;
+        }
+        w.db()
+            .execute(
+                "INSERT INTO log_leaves (idx, entry) VALUES (?1, ?2)",
+                rusqlite::params![idx, entry],
+            )
+            .unwrap();
+    }
+    let refused = serve(&w);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("altered"), "{why}");
 }
 
 #[test]
@@ -315,6 +374,7 @@ fn an_earlier_backup_restored_over_the_data_is_a_rollback() {
         let _ = std::fs::remove_file(w.server.data.join(format!("sealdrop.db{suffix}")));
     }
     std::fs::copy(&backup, w.server.data.join("sealdrop.db")).unwrap();
+    w.forget_signed_head();
     w.server.restart();
     let (failures, _) = w.audit(&[]);
     only(&failures, "log", "truncated or rolled back");
@@ -355,6 +415,7 @@ fn a_log_rebuilt_without_one_report_is_a_fork() {
         ))
         .unwrap();
     }
+    w.forget_signed_head();
     w.server.restart();
     // New reports make the forged log longer than the one verified.
     w.send();

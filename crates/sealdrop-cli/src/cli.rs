@@ -204,7 +204,27 @@ pub enum AuditCommand {
         /// Check every log entry and report again, not only the new ones.
         #[arg(long)]
         full: bool,
+        /// A witness you trust, as NAME=KEY (what `audit witness` prints);
+        /// repeat for several.
+        #[arg(long = "witness", value_name = "NAME=KEY")]
+        witnesses: Vec<String>,
+        /// How many of those witnesses must have cosigned a checkpoint
+        /// that the log extends (default: all given).
+        #[arg(long)]
+        require_witnesses: Option<usize>,
     },
+    /// Print the server's current checkpoint (a C2SP signed note), verified
+    /// under the log key you pinned.
+    #[command(after_help = "Example:\n  sealdrop audit checkpoint")]
+    Checkpoint,
+    /// Verify the log since the checkpoint you verified last, then cosign
+    /// the new checkpoint as a witness (C2SP tlog-cosignature) and give
+    /// the cosignature to the server. Refuses to cosign a log that does
+    /// not extend what you verified before.
+    #[command(
+        after_help = "Example:\n  sealdrop audit witness\n  sealdrop audit verify --witness sealdrop-witness/sd…=KEY --require-witnesses 1"
+    )]
+    Witness,
     /// Who fetched which report, when; `--alerts` flags bursts (an hour
     /// with 20 or more fetches and over three times the person's usual).
     #[command(after_help = "Example:\n  sealdrop audit access-log --alerts")]

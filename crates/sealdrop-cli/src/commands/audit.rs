@@ -223,7 +223,12 @@ fn seen(entry: &bulk::Entry) -> Option<Seen> {
     })
 }
 
-pub fn verify(ctx: &Ctx, full: bool) -> Result<usize> {
+pub fn verify(
+    ctx: &Ctx,
+    full: bool,
+    witnesses: &[sealdrop_proto::log::checkpoint::Witness],
+    need: usize,
+) -> Result<usize> {
     let (mut state, _, client) = ctx.connect()?;
     if state.role != Some(Role::Auditor) {
         bail!(
@@ -246,6 +251,19 @@ pub fn verify(ctx: &Ctx, full: bool) -> Result<usize> {
         }
     };
     progress.finish();
+    // The witnesses this auditor trusts saw the same history.
+    let log = match log {
+        Some(view) if need > 0 => {
+            match super::witness::require(&client, &pins, &view.checkpoint, witnesses, need) {
+                Ok(()) => Some(view),
+                Err(why) => {
+                    failures.push(("log".into(), why));
+                    None
+                }
+            }
+        }
+        other => other,
+    };
     let cursor = match (&memory, full, &log) {
         (Some(m), false, Some(_)) => m.report_cursor,
         _ => 0,

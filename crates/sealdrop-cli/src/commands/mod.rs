@@ -12,6 +12,7 @@ mod invite;
 mod oversight;
 mod program;
 mod sharing;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -111,8 +112,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(AuditCommand::AccessLog { program, alerts }) => {
             oversight::access_log(&ctx, program.as_deref(), alerts)
         }
-        Command::Audit(AuditCommand::Verify { full }) => {
-            let failed = audit::verify(&ctx, full)?;
+        Command::Audit(AuditCommand::Checkpoint) => witness::checkpoint(&ctx),
+        Command::Audit(AuditCommand::Witness) => witness::witness(&ctx),
+        Command::Audit(AuditCommand::Verify {
+            full,
+            witnesses,
+            require_witnesses,
+        }) => {
+            let witnesses = witnesses
+                .iter()
+                .map(|w| witness::parse_witness(w))
+                .collect::<Result<Vec<_>>>()?;
+            let need = require_witnesses.unwrap_or(witnesses.len());
+            if need > witnesses.len() {
+                anyhow::bail!(
+                    "--require-witnesses {need} needs at least {need} --witness NAME=KEY"
+                );
+            }
+            let failed = audit::verify(&ctx, full, &witnesses, need)?;
             if failed > 0 {
                 eprintln!("error: {failed} item(s) failed verification (listed above)");
                 return Ok(ExitCode::from(2));

@@ -1,0 +1,161 @@
+//! Witnesses: an auditor cosigns checkpoints it verified as consistent;
+//! another auditor who trusts that witness requires its cosignature. A
+//! server that rebuilds its log (showing a newcomer another history than
+//! the one the witness saw) is caught: the witness refuses to cosign, and
+//! the newcomer, who saw nothing before, refuses the log because no
+//! checkpoint it extends carries the witness's cosignature.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use sealdrop_proto::SecretIdentity;
+
+fn auditor(server: &Server, name: &str) -> Staff {
+    let a = Staff::new(&format!("{name} passphrase"));
+    a.json(&["keygen", "--name", name]);
+    a.json(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--token",
+        &operator_token(server, "auditor"),
+    ]);
+    a
+}
+
+fn failures(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["item"].as_str().unwrap().to_owned(),
+                f["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn verify_with(a: &Staff, trust: &str) -> (Option<i32>, Vec<(String, String)>) {
+    let out = a.run(&[
+        "audit",
+        "verify",
+        "--witness",
+        trust,
+        "--require-witnesses",
+        "1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), failures(&v))
+}
+
+#[test]
+fn witnesses_catch_a_server_showing_another_history() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    let mut reports = Vec::new();
+    for n in 0..3 {
+        reports.push(submit(
+            &shopper,
+            &key,
+            &program,
+            format!("{{\"n\":{n}}}").as_bytes(),
+            &[],
+        ));
+    }
+
+    // The checkpoint as printed: a C2SP note under the pinned origin.
+    let witness = auditor(&server, "Witness");
+    let printed = witness.run(&["audit", "checkpoint"]);
+    assert!(printed.status.success());
+    let note = String::from_utf8(printed.stdout).unwrap();
+    assert!(note.starts_with("sealdrop/"), "{note}");
+    assert!(note.contains("\n\n— sealdrop/"), "{note}");
+
+    // Before any cosignature, requiring one is refused.
+    let cosigned = witness.json(&["audit", "witness"]);
+    let trust = format!(
+        "{}={}",
+        cosigned["witness"].as_str().unwrap(),
+        cosigned["key"].as_str().unwrap()
+    );
+    let newcomer = auditor(&server, "Newcomer");
+    let (code, f) = verify_with(&newcomer, &trust);
+    assert_eq!(code, Some(0), "{f:?}");
+    assert!(f.is_empty(), "{f:?}");
+    // Trusting a witness that never cosigned is refused.
+    let stranger = SecretIdentity::generate(&mut rng());
+    let fake = format!(
+        "sealdrop-witness/{}={}",
+        stranger.id(),
+        data_encoding::BASE64.encode(stranger.signing().verifying_key().as_bytes())
+    );
+    let (code, f) = verify_with(&auditor(&server, "Other"), &fake);
+    assert_eq!(code, Some(2));
+    assert!(f[0].1.contains("do not vouch"), "{f:?}");
+
+    // The server rebuilds its log without the second report and re-signs.
+    server.stop();
+    {
+        let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+        let victim = reports[1]
+            .parse::<sealdrop_proto::ReportId>()
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        let (seq, leaf): (i64, i64) = db
+            .query_row(
+                "SELECT seq, accepted_leaf FROM reports WHERE id = ?1",
+                [victim],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        db.execute_batch(&format!(
+            "DELETE FROM envelopes WHERE report_seq = {seq};
+             DELETE FROM reports WHERE seq = {seq};
+             CREATE TEMP TABLE later AS SELECT idx, entry FROM log_leaves WHERE idx > {leaf};
+             DELETE FROM log_leaves WHERE idx >= {leaf};
+             INSERT INTO log_leaves (idx, entry) SELECT idx - 1, entry FROM later;
+             UPDATE reports SET accepted_leaf = accepted_leaf - 1 WHERE accepted_leaf > {leaf};"
+        ))
+        .unwrap();
+    }
+    // (A dishonest operator also removes the head it signed last.)
+    std::fs::remove_file(server.data.join("log-head")).unwrap();
+    server.restart();
+    let mut again = shopper;
+    again.sign_in(&key).unwrap();
+    for n in 3..5 {
+        submit(
+            &again,
+            &key,
+            &program,
+            format!("{{\"n\":{n}}}").as_bytes(),
+            &[],
+        );
+    }
+
+    // The witness refuses to cosign the rebuilt log.
+    let refused = witness.run(&["audit", "witness"]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("not cosigned") && why.contains("forked"),
+        "{why}"
+    );
+    // A newcomer sees a self-consistent log, but not the one the witness
+    // cosigned.
+    let late = auditor(&server, "Late");
+    let (code, f) = verify_with(&late, &trust);
+    assert_eq!(code, Some(2), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|(w, r)| w == "log" && r.contains("do not vouch")),
+        "{f:?}"
+    );
+}
