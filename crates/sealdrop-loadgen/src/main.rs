@@ -36,7 +36,7 @@ mod attachment;
 #[derive(Debug, Parser)]
 #[command(
     about = "Load generator for sealdrop-server, with same-run baselines.",
-    after_help = "Example:\n  cargo build --release -p sealdrop-server -p sealdrop-loadgen\n  target/release/sealdrop-loadgen --reports 20000 --connections 32\n  target/release/sealdrop-loadgen --reports 20000 --prefill 1000000\n  target/release/sealdrop-loadgen --reports 100000 --audit\n  target/release/sealdrop-loadgen --reports 1 --attachment-mib 1024"
+    after_help = "Example:\n  cargo build --release -p sealdrop-server -p sealdrop-loadgen\n  target/release/sealdrop-loadgen --reports 20000 --connections 32\n  target/release/sealdrop-loadgen --reports 20000 --prefill 1000000\n  target/release/sealdrop-loadgen --reports 100000 --audit\n  target/release/sealdrop-loadgen --reports 1000 --prefill 1000000 --audit --audit-then 10000\n  target/release/sealdrop-loadgen --reports 20000 --baseline-server OLD/sealdrop-server\n  target/release/sealdrop-loadgen --reports 1 --attachment-mib 1024"
 )]
 struct Args {
     /// Reports to submit over HTTP.
@@ -62,6 +62,10 @@ struct Args {
     /// verify_strict rate.
     #[arg(long)]
     audit: bool,
+    /// With `--audit`: then submit this many more reports and time an
+    /// incremental `audit verify` (work in proportion to the new ones).
+    #[arg(long)]
+    audit_then: Option<usize>,
     /// After the HTTP run, time `sealdrop fetch` of every report as the
     /// program's manager, against the single-core rate of verify_strict +
     /// HPKE open + ChaCha20-Poly1305 open of the same reports.
@@ -72,6 +76,14 @@ struct Args {
     /// the same size (use with `--reports 1`).
     #[arg(long)]
     attachment_mib: Option<u64>,
+    /// Another sealdrop-server binary to compare with (for example one
+    /// built from the commit before a change): the HTTP load runs on it and
+    /// on this one in turn, each on a fresh store, and the ratio is printed.
+    #[arg(long)]
+    baseline_server: Option<PathBuf>,
+    /// Rounds of the comparison with `--baseline-server`.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 fn rng() -> UnwrapErr<getrandom::SysRng> {
@@ -396,70 +408,54 @@ fn http_run(
     })
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
-    let bin = match &args.server {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("no parent directory")?
-            .join("sealdrop-server"),
-    };
-    let f = Fixture::new()?;
-    let answers = vec![b'a'; args.answers_bytes];
-    eprintln!("sealing {} reports…", args.reports);
-    let reports = seal_many(&f, args.reports, &answers)?;
+/// A fresh server with `bin` on its own data directory, `prefill` reports
+/// stored first, the fixture's program and shopper enrolled: the server
+/// and the shopper's bearer token.
+struct Prepared {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    server: Server,
+    token: String,
+}
 
-    let verify = verify_rate(&reports)?;
-
-    // The store alone, on this disk, with the same writers.
-    let scratch = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = Arc::new(sealdrop_store::SqliteStore::open(
-        &scratch.path().join("s.db"),
-    )?);
-    let log = SigningSecret::generate(&mut rng());
-    enrol_directly(&*store, &f, &log)?;
-    let store_only = store_rate(&store, &f, &reports, args.connections)?;
-    drop(store);
-
-    // The server, over HTTP.
+fn prepare(bin: &Path, f: &Fixture, prefill: usize, answers: &[u8]) -> Result<Prepared> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
-    let init = Command::new(&bin)
+    let init = Command::new(bin)
         .args(["init", "--data"])
         .arg(&data)
         .output()?;
     if !init.status.success() {
         bail!("init failed: {}", String::from_utf8_lossy(&init.stderr));
     }
-    if args.prefill > 0 {
-        eprintln!("prefilling {} reports…", args.prefill);
+    if prefill > 0 {
+        eprintln!("prefilling {} reports…", prefill);
         let store: Arc<dyn Store> = Arc::new(sealdrop_store::SqliteStore::open(
             &data.join("sealdrop.db"),
         )?);
         let log = SigningSecret::generate(&mut rng());
-        enrol_directly(&*store, &f, &log)?;
+        enrol_directly(&*store, f, &log)?;
         let batch = 20_000;
-        let mut left = args.prefill;
+        let mut left = prefill;
         while left > 0 {
             let n = left.min(batch);
-            let fill = seal_many(&f, n, &answers)?;
-            store_rate(&store, &f, &fill, 64)?;
+            let fill = seal_many(f, n, answers)?;
+            store_rate(&store, f, &fill, 64)?;
             left -= n;
         }
     }
-    let invite = Command::new(&bin)
+    let invite = Command::new(bin)
         .args(["invite", "--role", "manager", "--json", "--data"])
         .arg(&data)
         .output()?;
     let invite: serde_json::Value = serde_json::from_slice(&invite.stdout)
         .with_context(|| String::from_utf8_lossy(&invite.stderr).into_owned())?;
-    let mut server = start_server(&bin, &data)?;
+    let mut server = start_server(bin, &data)?;
     invite["token"]
         .as_str()
         .context("invite printed no token")?
         .clone_into(&mut server.token);
-    let token = if args.prefill > 0 {
+    let token = if prefill > 0 {
         // The shopper is enrolled already; sign in.
         let mut c = Client::new(&server.url)?;
         c.sign_in(&f.shopper)?.token
@@ -490,8 +486,92 @@ fn main() -> Result<()> {
         shopper.enrol_shopper(&bundle, &f.shopper)?;
         shopper.sign_in(&f.shopper)?.token
     };
+    Ok(Prepared {
+        _dir: dir,
+        data,
+        server,
+        token,
+    })
+}
+
+/// The same load on the baseline binary and on this one, in turn.
+struct Compared {
+    this: Vec<f64>,
+    baseline: Vec<f64>,
+}
+
+impl Compared {
+    fn ratios(&self) -> Vec<f64> {
+        self.this
+            .iter()
+            .zip(&self.baseline)
+            .map(|(t, b)| t / b)
+            .collect()
+    }
+}
+
+fn compare(
+    bin: &Path,
+    base: &Path,
+    f: &Fixture,
+    reports: &[(SealedReport, Vec<u8>)],
+    answers: &[u8],
+    args: &Args,
+) -> Result<Compared> {
+    let mut c = Compared {
+        this: Vec::new(),
+        baseline: Vec::new(),
+    };
+    for round in 0..args.rounds {
+        for (which, out) in [(base, &mut c.baseline), (bin, &mut c.this)] {
+            eprintln!("round {}: {}…", round + 1, which.display());
+            let p = prepare(which, f, 0, answers)?;
+            out.push(http_run(&p.server, f, reports, args.connections, &p.token)?.rate);
+        }
+    }
+    Ok(c)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let bin = match &args.server {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("no parent directory")?
+            .join("sealdrop-server"),
+    };
+    let f = Fixture::new()?;
+    let answers = vec![b'a'; args.answers_bytes];
+    eprintln!("sealing {} reports…", args.reports);
+    let reports = seal_many(&f, args.reports, &answers)?;
+
+    let verify = verify_rate(&reports)?;
+
+    // The store alone, on this disk, with the same writers.
+    let scratch = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(sealdrop_store::SqliteStore::open(
+        &scratch.path().join("s.db"),
+    )?);
+    let log = SigningSecret::generate(&mut rng());
+    enrol_directly(&*store, &f, &log)?;
+    let store_only = store_rate(&store, &f, &reports, args.connections)?;
+    drop(store);
+
+    // The server, over HTTP.
+    let Prepared {
+        _dir,
+        data,
+        server,
+        token,
+    } = prepare(&bin, &f, args.prefill, &answers)?;
     eprintln!("submitting over {} connections…", args.connections);
     let http = http_run(&server, &f, &reports, args.connections, &token)?;
+
+    let compared = match &args.baseline_server {
+        Some(base) => Some(compare(&bin, base, &f, &reports, &answers, &args)?),
+        None => None,
+    };
 
     let fetch = if args.fetch {
         Some(fetch_run(&bin, &server.url, &f, &reports)?)
@@ -502,10 +582,23 @@ fn main() -> Result<()> {
         Some(mib) => Some(attachment::run(&bin, &server.url, &f, &token, mib)?),
         None => None,
     };
-    let audit = if args.audit {
-        Some(audit_run(&bin, &data, &server.url)?)
+    let more = |n: usize| -> Result<()> {
+        eprintln!("sealing and submitting {n} more…");
+        let extra = seal_many(&f, n, &answers)?;
+        http_run(&server, &f, &extra, args.connections, &token)?;
+        Ok(())
+    };
+    let then = args.audit_then.map(|n| move || more(n));
+    let (audit, audit_again) = if args.audit {
+        let (first, second) = audit_run(
+            &bin,
+            &data,
+            &server.url,
+            then.as_ref().map(|m| m as &dyn Fn() -> Result<()>),
+        )?;
+        (Some(first), second)
     } else {
-        None
+        (None, None)
     };
 
     if args.json {
@@ -520,6 +613,9 @@ fn main() -> Result<()> {
                 "http_p99_ms": http.p99.as_secs_f64() * 1e3,
                 "verify_strict_per_s_2_threads": verify,
                 "store_group_commit_per_s": store_only,
+                "baseline": compared.as_ref().map(|c| serde_json::json!({
+                    "this_per_s": c.this, "baseline_per_s": c.baseline, "ratios": c.ratios(),
+                })),
                 "fetch": fetch.as_ref().map(|x| serde_json::json!({
                     "reports": x.reports, "seconds": x.seconds, "reports_per_s": x.rate(),
                     "open_single_core_per_s": x.baseline, "ratio": x.rate() / x.baseline,
@@ -531,8 +627,12 @@ fn main() -> Result<()> {
                     "ratio_to_rage": b.rage_seconds.map(|r| b.fetch_seconds / r),
                 })),
                 "audit": audit.as_ref().map(|a| serde_json::json!({
-                    "reports": a.reports, "seconds": a.seconds, "session_seconds": a.session_seconds,
+                    "reports": a.reports, "log_entries": a.log_new, "seconds": a.seconds, "session_seconds": a.session_seconds,
                     "reports_per_s": a.rate(), "ratio_to_verify_2_threads": a.rate() / verify,
+                })),
+                "audit_incremental": audit_again.as_ref().map(|a| serde_json::json!({
+                    "reports": a.reports, "log_entries": a.log_new, "seconds": a.seconds,
+                    "session_seconds": a.session_seconds,
                 })),
             })
         );
@@ -557,6 +657,15 @@ fn main() -> Result<()> {
             "HTTP / store bound             {:>10.2}",
             http.rate / store_only
         );
+        if let Some(c) = &compared {
+            for (round, (this, base)) in c.this.iter().zip(&c.baseline).enumerate() {
+                println!(
+                    "round {}: this {this:>8.0} /s   baseline {base:>8.0} /s   ratio {:.2}",
+                    round + 1,
+                    this / base
+                );
+            }
+        }
         if let Some(x) = &fetch {
             println!(
                 "fetch (verify, decrypt, write)  {:>10.0} reports/s ({} reports in {:.2} s)",
@@ -595,6 +704,18 @@ fn main() -> Result<()> {
                 a.session_seconds
             );
             println!("audit / verify bound           {:>10.2}", a.rate() / verify);
+            if let Some(b) = &audit_again {
+                let per = |r: &AuditRun| (r.seconds - r.session_seconds) / r.log_new.max(1) as f64;
+                println!(
+                    "audit verify again            {:>10.2} s for {} new log entries and {} new reports (first run: {} entries in {:.2} s); time per new entry, again / first: {:.2}",
+                    b.seconds - b.session_seconds,
+                    b.log_new,
+                    b.reports,
+                    a.log_new,
+                    a.seconds - a.session_seconds,
+                    per(b) / per(a)
+                );
+            }
         }
     }
     Ok(())
@@ -602,6 +723,8 @@ fn main() -> Result<()> {
 
 struct AuditRun {
     reports: u64,
+    /// Log entries this run read (all of them on a first run).
+    log_new: u64,
     seconds: f64,
     /// What unlocking the keystore and signing in cost (timed with a
     /// command that does only that), taken off `seconds` for the rate.
@@ -614,8 +737,14 @@ impl AuditRun {
     }
 }
 
-/// Enrols an auditor with the real CLI and times `sealdrop audit verify`.
-fn audit_run(server_bin: &Path, data: &Path, url: &str) -> Result<AuditRun> {
+/// Enrols an auditor with the real CLI and times `sealdrop audit verify`;
+/// with `more`, runs it, then runs `audit verify` again (incrementally).
+fn audit_run(
+    server_bin: &Path,
+    data: &Path,
+    url: &str,
+    more: Option<&dyn Fn() -> Result<()>>,
+) -> Result<(AuditRun, Option<AuditRun>)> {
     let cli = server_bin.with_file_name("sealdrop");
     let home = tempfile::tempdir()?;
     let run = |args: &[&str]| -> Result<std::process::Output> {
@@ -649,19 +778,31 @@ fn audit_run(server_bin: &Path, data: &Path, url: &str) -> Result<AuditRun> {
     let t = Instant::now();
     run(&["program", "list"])?;
     let session_seconds = t.elapsed().as_secs_f64();
-    eprintln!("auditing…");
-    let t = Instant::now();
-    let out = run(&["audit", "verify", "--json"])?;
-    let seconds = t.elapsed().as_secs_f64();
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    if summary["failures"].as_array().is_none_or(|f| !f.is_empty()) {
-        bail!("audit verify found failures: {summary}");
-    }
-    Ok(AuditRun {
-        reports: summary["reports"].as_u64().unwrap_or(0),
-        seconds,
-        session_seconds,
-    })
+    let audit = || -> Result<AuditRun> {
+        eprintln!("auditing…");
+        let t = Instant::now();
+        let out = run(&["audit", "verify", "--json"])?;
+        let seconds = t.elapsed().as_secs_f64();
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        if summary["failures"].as_array().is_none_or(|f| !f.is_empty()) {
+            bail!("audit verify found failures: {summary}");
+        }
+        Ok(AuditRun {
+            reports: summary["reports"].as_u64().unwrap_or(0),
+            log_new: summary["log"]["new"].as_u64().unwrap_or(0),
+            seconds,
+            session_seconds,
+        })
+    };
+    let first = audit()?;
+    let second = match more {
+        Some(more) => {
+            more()?;
+            Some(audit()?)
+        }
+        None => None,
+    };
+    Ok((first, second))
 }
 
 struct FetchRun {
