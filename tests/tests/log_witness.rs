@@ -88,6 +88,28 @@ fn witnesses_catch_a_server_showing_another_history() {
     let (code, f) = verify_with(&newcomer, &trust);
     assert_eq!(code, Some(0), "{f:?}");
     assert!(f.is_empty(), "{f:?}");
+    // A reviewer who requires the witness decrypts while it vouches.
+    let fetch_with = |out: &str| {
+        let dir = ada.home.path().join(out);
+        ada.run(&[
+            "fetch",
+            "--program",
+            &program,
+            "--out",
+            dir.to_str().unwrap(),
+            "--witness",
+            &trust,
+            "--json",
+        ])
+    };
+    let fetched = fetch_with("before");
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&fetched.stdout).unwrap();
+    assert_eq!(v["fetched"].as_array().map(Vec::len), Some(3), "{v}");
     // Trusting a witness that never cosigned is refused.
     let stranger = SecretIdentity::generate(&mut rng());
     let fake = format!(
@@ -157,5 +179,18 @@ fn witnesses_catch_a_server_showing_another_history() {
         f.iter()
             .any(|(w, r)| w == "log" && r.contains("do not vouch")),
         "{f:?}"
+    );
+    // Nor does the reviewer decrypt anything from the rebuilt log.
+    let refused = fetch_with("after");
+    assert!(!refused.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert!(v["fetched"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        v["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["reason"].as_str().unwrap().contains("not decrypted")),
+        "{v}"
     );
 }

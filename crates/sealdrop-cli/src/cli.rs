@@ -91,6 +91,8 @@ pub enum Command {
         program: Option<String>,
         #[arg(long)]
         out: std::path::PathBuf,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// The answers of every fetched report of a program as one table, with
     /// each report's score.
@@ -134,6 +136,19 @@ pub enum Command {
         #[arg(long)]
         since: Option<String>,
     },
+}
+
+/// The witnesses a command requires before it trusts a checkpoint.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WitnessArgs {
+    /// A witness you trust, as NAME=KEY (what `sealdrop audit witness`
+    /// prints); repeat for several.
+    #[arg(long = "witness", value_name = "NAME=KEY")]
+    pub witnesses: Vec<String>,
+    /// How many of those witnesses must have cosigned a checkpoint that
+    /// the log extends (default: all given).
+    #[arg(long)]
+    pub require_witnesses: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,14 +219,8 @@ pub enum AuditCommand {
         /// Check every log entry and report again, not only the new ones.
         #[arg(long)]
         full: bool,
-        /// A witness you trust, as NAME=KEY (what `audit witness` prints);
-        /// repeat for several.
-        #[arg(long = "witness", value_name = "NAME=KEY")]
-        witnesses: Vec<String>,
-        /// How many of those witnesses must have cosigned a checkpoint
-        /// that the log extends (default: all given).
-        #[arg(long)]
-        require_witnesses: Option<usize>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Print the server's current checkpoint (a C2SP signed note), verified
     /// under the log key you pinned.

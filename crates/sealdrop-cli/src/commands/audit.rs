@@ -223,12 +223,7 @@ fn seen(entry: &bulk::Entry) -> Option<Seen> {
     })
 }
 
-pub fn verify(
-    ctx: &Ctx,
-    full: bool,
-    witnesses: &[sealdrop_proto::log::checkpoint::Witness],
-    need: usize,
-) -> Result<usize> {
+pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Result<usize> {
     let (mut state, _, client) = ctx.connect()?;
     if state.role != Some(Role::Auditor) {
         bail!(
@@ -253,15 +248,13 @@ pub fn verify(
     progress.finish();
     // The witnesses this auditor trusts saw the same history.
     let log = match log {
-        Some(view) if need > 0 => {
-            match super::witness::require(&client, &pins, &view.checkpoint, witnesses, need) {
-                Ok(()) => Some(view),
-                Err(why) => {
-                    failures.push(("log".into(), why));
-                    None
-                }
+        Some(view) if trusted.need > 0 => match trusted.vouch(&client, &pins, &view.checkpoint) {
+            Ok(()) => Some(view),
+            Err(why) => {
+                failures.push(("log".into(), why));
+                None
             }
-        }
+        },
         other => other,
     };
     let cursor = match (&memory, full, &log) {

@@ -156,7 +156,8 @@ fn shopper_chain(
 fn fetch_one(
     client: &Client,
     me: &SecretIdentity,
-    (log_key, log_origin): &([u8; 32], String),
+    log: &([u8; 32], String),
+    trusted: &super::witness::Trusted,
     entry: &InboxEntry,
     versions: &Versions,
     shoppers: &Shoppers,
@@ -198,6 +199,7 @@ fn fetch_one(
         Some(grant.signer_key().to_owned())
     };
 
+    let (log_key, log_origin) = log;
     // The server's acknowledgement names this report.
     let ack = Signed::<Acknowledgement>::from_bytes(&release.acknowledgement.0)
         .context("the acknowledgement is malformed")?;
@@ -215,8 +217,13 @@ fn fetch_one(
         person: me.id(),
         at: release.released_at,
     };
-    log_check::included(&release.log, &released, log_origin, log_key)
+    let checkpoint = log_check::included(&release.log, &released, log_origin, log_key)
         .context("not decrypted: the server does not prove that its log records this release")?;
+    if trusted.need > 0 {
+        trusted
+            .vouch(client, log, &checkpoint)
+            .map_err(|why| anyhow!("not decrypted: {why}"))?;
+    }
 
     // Only now: decrypt, into a temporary folder.
     let key = record
@@ -294,7 +301,12 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Returns the number of reports that failed.
-pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
+pub fn fetch(
+    ctx: &Ctx,
+    program: Option<&str>,
+    out: &Path,
+    trusted: &super::witness::Trusted,
+) -> Result<usize> {
     let program = program.map(parse_program).transpose()?;
     let (mut state, me, client) = ctx.connect()?;
     let log = state.log_pins(&client)?;
@@ -330,7 +342,7 @@ pub fn fetch(ctx: &Ctx, program: Option<&str>, out: &Path) -> Result<usize> {
                     progress.at(i + 1);
                     let result = match chains.get(&entry.program) {
                         Some(versions) => {
-                            fetch_one(&client, &me, &log, entry, versions, &shoppers, out)
+                            fetch_one(&client, &me, &log, trusted, entry, versions, &shoppers, out)
                         }
                         None => Err(anyhow!("no verified chain for the program")),
                     };

@@ -114,30 +114,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Checkpoint) => witness::checkpoint(&ctx),
         Command::Audit(AuditCommand::Witness) => witness::witness(&ctx),
-        Command::Audit(AuditCommand::Verify {
-            full,
-            witnesses,
-            require_witnesses,
-        }) => {
-            let witnesses = witnesses
-                .iter()
-                .map(|w| witness::parse_witness(w))
-                .collect::<Result<Vec<_>>>()?;
-            let need = require_witnesses.unwrap_or(witnesses.len());
-            if need > witnesses.len() {
-                anyhow::bail!(
-                    "--require-witnesses {need} needs at least {need} --witness NAME=KEY"
-                );
-            }
-            let failed = audit::verify(&ctx, full, &witnesses, need)?;
+        Command::Audit(AuditCommand::Verify { full, witnesses }) => {
+            let trusted = witness::Trusted::from_args(&witnesses)?;
+            let failed = audit::verify(&ctx, full, &trusted)?;
             if failed > 0 {
                 eprintln!("error: {failed} item(s) failed verification (listed above)");
                 return Ok(ExitCode::from(2));
             }
             Ok(())
         }
-        Command::Fetch { program, out } => {
-            let failed = fetch::fetch(&ctx, program.as_deref(), &out)?;
+        Command::Fetch {
+            program,
+            out,
+            witnesses,
+        } => {
+            let trusted = witness::Trusted::from_args(&witnesses)?;
+            let failed = fetch::fetch(&ctx, program.as_deref(), &out, &trusted)?;
             if failed > 0 {
                 eprintln!(
                     "error: {failed} report(s) failed a check and were not written (listed above)"

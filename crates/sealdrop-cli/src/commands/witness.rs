@@ -93,10 +93,41 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// The newest cosigned checkpoint has `need` of `witnesses`' cosignatures,
-/// and `current` extends it: the server shows this client the history the
-/// witnesses saw.
-pub fn require(
+/// The witnesses a command was told to require, and how many of them.
+#[derive(Debug, Default)]
+pub struct Trusted {
+    pub witnesses: Vec<Witness>,
+    pub need: usize,
+}
+
+impl Trusted {
+    pub fn from_args(args: &crate::cli::WitnessArgs) -> Result<Self> {
+        let witnesses = args
+            .witnesses
+            .iter()
+            .map(|w| parse_witness(w))
+            .collect::<Result<Vec<_>>>()?;
+        let need = args.require_witnesses.unwrap_or(witnesses.len());
+        if need > witnesses.len() {
+            bail!("--require-witnesses {need} needs at least {need} --witness NAME=KEY");
+        }
+        Ok(Self { witnesses, need })
+    }
+
+    /// The newest cosigned checkpoint has `need` of the witnesses'
+    /// cosignatures, and `current` extends it: the server shows this
+    /// client the history the witnesses saw.
+    pub fn vouch(
+        &self,
+        client: &Client,
+        pins: &([u8; 32], String),
+        current: &Checkpoint,
+    ) -> std::result::Result<(), String> {
+        require(client, pins, current, &self.witnesses, self.need)
+    }
+}
+
+fn require(
     client: &Client,
     (log_key, origin): &([u8; 32], String),
     current: &Checkpoint,
