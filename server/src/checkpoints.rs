@@ -130,12 +130,21 @@ impl AppState {
         if let Some(c) = cached.filter(|c| leaves > 0 && c.head.size >= leaves) {
             return Ok(c);
         }
-        let head = self.store.log_head()?;
+        // One request at a time reads the new head and signs it; those
+        // waiting meanwhile then find it covers them: one signature per
+        // group commit, not one per request.
         let mut latest = self
             .checkpoints
             .latest
             .lock()
             .map_err(|_| ApiError::internal())?;
+        if let Some(c) = latest
+            .as_ref()
+            .filter(|c| leaves > 0 && c.head.size >= leaves)
+        {
+            return Ok(c.clone());
+        }
+        let head = self.store.log_head()?;
         if let Some(c) = latest.as_ref().filter(|c| c.head.size >= head.size) {
             return Ok(c.clone());
         }

@@ -613,12 +613,9 @@ impl Client {
         self.page(r::AUDIT_GRANTS, after)
     }
 
-    /// The log's latest checkpoint note, unverified: check it with
-    /// `SignedCheckpoint::parse_and_verify` under the pinned log key.
-    pub fn log_checkpoint(&self) -> Result<Vec<u8>> {
-        let mut res = self
-            .auth(self.agent.get(self.url(r::LOG_CHECKPOINT)))
-            .call()?;
+    /// A signed note the server serves as text at `path`, unverified.
+    fn note(&self, path: &str) -> Result<Vec<u8>> {
+        let mut res = self.auth(self.agent.get(self.url(path))).call()?;
         let status = res.status().as_u16();
         if status != 200 {
             return Err(Self::refusal(status, res));
@@ -630,21 +627,16 @@ impl Client {
             .map_err(|e| ClientError::BadAnswer(format!("the checkpoint is unreadable: {e}")))
     }
 
+    /// The log's latest checkpoint note, unverified: check it with
+    /// `SignedCheckpoint::parse_and_verify` under the pinned log key.
+    pub fn log_checkpoint(&self) -> Result<Vec<u8>> {
+        self.note(r::LOG_CHECKPOINT)
+    }
+
     /// The newest checkpoint witnesses cosigned, with their cosignatures,
     /// unverified.
     pub fn log_checkpoint_cosigned(&self) -> Result<Vec<u8>> {
-        let mut res = self
-            .auth(self.agent.get(self.url(r::LOG_CHECKPOINT_COSIGNED)))
-            .call()?;
-        let status = res.status().as_u16();
-        if status != 200 {
-            return Err(Self::refusal(status, res));
-        }
-        res.body_mut()
-            .with_config()
-            .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
-            .read_to_vec()
-            .map_err(|e| ClientError::BadAnswer(format!("the checkpoint is unreadable: {e}")))
+        self.note(r::LOG_CHECKPOINT_COSIGNED)
     }
 
     /// Gives the server a witness's cosignature: `note` is its checkpoint
@@ -689,22 +681,11 @@ impl Client {
     /// `Handover::verify` under the old log key and origin you pinned.
     /// `None` when the server has no handover (it answers 404).
     pub fn log_handover(&self) -> Result<Option<Vec<u8>>> {
-        let mut res = self
-            .auth(self.agent.get(self.url(r::LOG_HANDOVER)))
-            .call()?;
-        let status = res.status().as_u16();
-        if status == 404 {
-            return Ok(None);
+        match self.note(r::LOG_HANDOVER) {
+            Ok(note) => Ok(Some(note)),
+            Err(ClientError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
         }
-        if status != 200 {
-            return Err(Self::refusal(status, res));
-        }
-        res.body_mut()
-            .with_config()
-            .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
-            .read_to_vec()
-            .map(Some)
-            .map_err(|e| ClientError::BadAnswer(format!("the handover is unreadable: {e}")))
     }
 
     /// A page of live reports' ciphertext (`sealdrop_api::bulk`) and the

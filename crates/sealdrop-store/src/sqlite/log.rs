@@ -119,13 +119,11 @@ impl LogTree {
         let _one = self.extending.lock().map_err(|_| poisoned())?;
         loop {
             let have = self.len()?;
+            // More than `stored`: another reader, on a newer snapshot,
+            // extended the tree first. (Leaves removed behind the
+            // server's back look the same here; the tree keeps them, and
+            // auditors reading the leaves, or the next start, see it.)
             if have >= stored {
-                if have > stored {
-                    // Leaves this process saw committed are gone from the
-                    // database: someone truncated the log behind our back.
-                    // The tree keeps them; auditors reading leaves will see.
-                    tracing::error!(have, stored, "log leaves were removed from the database");
-                }
                 break;
             }
             let end = stored.min(have + EXTEND_BATCH);
