@@ -250,8 +250,11 @@ fn store_rate(
 }
 
 /// Enrols the fixture's people in a fresh store, as the server would.
+/// The organisation `enrol_directly` makes.
+const PREFILL_ORG: &str = "loadgen";
+
 fn enrol_directly(store: &dyn Store, f: &Fixture, log: &SigningSecret) -> Result<()> {
-    let org = store.create_organisation("loadgen", now())?;
+    let org = store.create_organisation(PREFILL_ORG, now())?;
     let token = [42u8; 32];
     store.issue_enrolment_token(sealdrop_store::EnrolmentToken {
         hash: token,
@@ -594,6 +597,8 @@ fn main() -> Result<()> {
             &bin,
             &data,
             &server.url,
+            // Prefilled reports belong to the organisation made for them.
+            (args.prefill > 0).then_some(PREFILL_ORG),
             then.as_ref().map(|m| m as &dyn Fn() -> Result<()>),
         )?;
         (Some(first), second)
@@ -743,6 +748,7 @@ fn audit_run(
     server_bin: &Path,
     data: &Path,
     url: &str,
+    org: Option<&str>,
     more: Option<&dyn Fn() -> Result<()>>,
 ) -> Result<(AuditRun, Option<AuditRun>)> {
     let cli = server_bin.with_file_name("sealdrop");
@@ -763,10 +769,14 @@ fn audit_run(
         Ok(out)
     };
     run(&["keygen", "--name", "Auditor"])?;
-    let invite = Command::new(server_bin)
+    let mut invite = Command::new(server_bin);
+    invite
         .args(["invite", "--role", "auditor", "--json", "--data"])
-        .arg(data)
-        .output()?;
+        .arg(data);
+    if let Some(org) = org {
+        invite.args(["--org", org]);
+    }
+    let invite = invite.output()?;
     let token: serde_json::Value = serde_json::from_slice(&invite.stdout)?;
     run(&[
         "enroll",
