@@ -152,17 +152,29 @@ fn shopper_chain(
     Ok(manager)
 }
 
+/// Who is fetching, over which connection, trusting which log key and
+/// witnesses.
+struct Reader<'a> {
+    client: &'a Client,
+    me: &'a SecretIdentity,
+    log: &'a ([u8; 32], String),
+    trusted: &'a super::witness::Trusted,
+}
+
 /// Verifies one report and writes its folder; returns the folder.
 fn fetch_one(
-    client: &Client,
-    me: &SecretIdentity,
-    log: &([u8; 32], String),
-    trusted: &super::witness::Trusted,
+    reader: &Reader<'_>,
     entry: &InboxEntry,
     versions: &Versions,
     shoppers: &Shoppers,
     out: &Path,
 ) -> Result<PathBuf> {
+    let Reader {
+        client,
+        me,
+        log,
+        trusted,
+    } = *reader;
     let report: ReportId = entry.report.parse().context("a malformed report ID")?;
     let release = client.release(&report)?;
 
@@ -331,6 +343,12 @@ pub fn fetch(
     // Four at a time: most of the time is waiting on the network.
     let progress = crate::output::Progress::new(&ctx.out, "fetching", todo.len());
     let shoppers = Shoppers::default();
+    let reader = Reader {
+        client: &client,
+        me: &me,
+        log: &log,
+        trusted,
+    };
     let results = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -341,9 +359,7 @@ pub fn fetch(
                     let Some(entry) = todo.get(i) else { break };
                     progress.at(i + 1);
                     let result = match chains.get(&entry.program) {
-                        Some(versions) => {
-                            fetch_one(&client, &me, &log, trusted, entry, versions, &shoppers, out)
-                        }
+                        Some(versions) => fetch_one(&reader, entry, versions, &shoppers, out),
                         None => Err(anyhow!("no verified chain for the program")),
                     };
                     if let Ok(mut r) = results.lock() {
