@@ -72,9 +72,18 @@ pub enum Command {
     /// The server's acknowledgements of what you sent.
     #[command(after_help = "Examples:\n  shopper receipts\n  shopper receipts --verify")]
     Receipts {
-        /// Check every acknowledgement again against the pinned server key.
+        /// Check every receipt again: its acknowledgement against the
+        /// pinned server key, and the report's place in the server's log.
         #[arg(long)]
         verify: bool,
+        /// With --verify: a witness you trust, as NAME=KEY (from your
+        /// program manager or auditor); repeat for several.
+        #[arg(long = "witness", value_name = "NAME=KEY")]
+        witnesses: Vec<String>,
+        /// How many of those witnesses must vouch for the server's log
+        /// (default: all given).
+        #[arg(long)]
+        require_witnesses: Option<usize>,
     },
     /// An encrypted copy of your keystore, outbox and receipts, for a
     /// second device or a lost laptop.

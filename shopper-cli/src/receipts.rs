@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::log::LogProof;
 use sealdrop_client::log_check;
+use sealdrop_client::witnesses::Trusted;
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::log::checkpoint::Checkpoint;
 use sealdrop_proto::messages::Acknowledgement;
@@ -60,7 +61,7 @@ fn offline(receipt: &Receipt, program: &Program) -> Result<Checkpoint> {
 }
 
 /// Checks every receipt; updates each program's newest checkpoint seen.
-pub fn verify(un: &mut Unlocked, receipts: &[Receipt]) -> Verification {
+pub fn verify(un: &mut Unlocked, receipts: &[Receipt], trusted: &Trusted) -> Verification {
     let mut found = Verification::default();
     let mut by_program: BTreeMap<String, Vec<(&Receipt, Checkpoint)>> = BTreeMap::new();
     for r in receipts {
@@ -82,7 +83,7 @@ pub fn verify(un: &mut Unlocked, receipts: &[Receipt]) -> Verification {
         let Some(program) = un.state.programs.get(&program_id).cloned() else {
             continue;
         };
-        match online(&program, &held) {
+        match online(&program, &held, trusted) {
             Ok((current, failures)) => {
                 found.online.push((program_id.clone(), current.size()));
                 found.failures.extend(failures);
@@ -126,6 +127,7 @@ type Failures = Vec<(String, String)>;
 fn online(
     program: &Program,
     held: &[(&Receipt, Checkpoint)],
+    trusted: &Trusted,
 ) -> Result<(Current, Failures), OnlineError> {
     let unreachable = |e: anyhow::Error| OnlineError::Unreachable(format!("{e:#}"));
     let client = send::connect(program).map_err(unreachable)?;
@@ -139,6 +141,10 @@ fn online(
         checkpoint,
         note: String::from_utf8_lossy(&note).into_owned(),
     };
+    // The witnesses the shopper trusts saw this history.
+    trusted
+        .vouch(&client, &key, &program.log_origin, &current.checkpoint)
+        .map_err(|e| OnlineError::Refused(e.to_string()))?;
     // The newest checkpoint this home saw before must be a prefix.
     if let Some(seen) = &program.log_checkpoint {
         let seen =

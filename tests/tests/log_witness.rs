@@ -58,6 +58,20 @@ fn witnesses_catch_a_server_showing_another_history() {
     let mut server = Server::start();
     let (ada, program) = manager_with_program(&server);
     let (shopper, key) = new_shopper(&server, &ada, &program);
+    // A shopper with the shopper CLI, whose receipt is checked below.
+    let sam = enrolled_shopper(&ada, &program);
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/report.json");
+    let sent = sam.json(&["submit", example.to_str().unwrap()]);
+    assert_eq!(sent["status"], "sent", "{sent}");
+    let receipts = |trust: &str| {
+        let out = sam.run_with(
+            &["receipts", "--verify", "--witness", trust, "--json"],
+            &sam.passphrase,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.success(), v)
+    };
     let mut reports = Vec::new();
     for n in 0..3 {
         reports.push(submit(
@@ -109,7 +123,9 @@ fn witnesses_catch_a_server_showing_another_history() {
         String::from_utf8_lossy(&fetched.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&fetched.stdout).unwrap();
-    assert_eq!(v["fetched"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(v["fetched"].as_array().map(Vec::len), Some(4), "{v}");
+    let (ok, v) = receipts(&trust);
+    assert!(ok, "{v}");
     // Trusting a witness that never cosigned is refused.
     let stranger = SecretIdentity::generate(&mut rng());
     let fake = format!(
@@ -179,6 +195,16 @@ fn witnesses_catch_a_server_showing_another_history() {
         f.iter()
             .any(|(w, r)| w == "log" && r.contains("do not vouch")),
         "{f:?}"
+    );
+    // The shopper's receipt is refused too: the witness does not vouch.
+    let (ok, v) = receipts(&trust);
+    assert!(!ok, "{v}");
+    assert!(
+        v["failures"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("do not vouch"),
+        "{v}"
     );
     // Nor does the reviewer decrypt anything from the rebuilt log.
     let refused = fetch_with("after");

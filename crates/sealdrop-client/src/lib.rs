@@ -6,6 +6,7 @@
 
 pub mod log_check;
 pub mod tls_pin;
+pub mod witnesses;
 
 use std::fmt;
 use std::time::Duration;

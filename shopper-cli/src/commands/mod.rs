@@ -68,7 +68,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Submit(args) => submit::submit(&ctx, &args),
         Command::Outbox { remove, yes } => queue::outbox(&ctx, remove.as_deref(), yes),
         Command::Sync => queue::sync(&ctx),
-        Command::Receipts { verify } => queue::receipts(&ctx, verify),
+        Command::Receipts {
+            verify,
+            witnesses,
+            require_witnesses,
+        } => {
+            let trusted =
+                sealdrop_client::witnesses::Trusted::parse(&witnesses, require_witnesses)?;
+            queue::receipts(&ctx, verify, &trusted)
+        }
         Command::Backup { out } => care::backup(&ctx, &out),
         Command::Restore { file } => care::restore(&ctx, &file),
         Command::Delete { report, yes } => care::delete(&ctx, &report, yes),

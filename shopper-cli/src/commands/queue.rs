@@ -168,7 +168,11 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
+pub fn receipts(
+    ctx: &Ctx,
+    verify: bool,
+    trusted: &sealdrop_client::witnesses::Trusted,
+) -> Result<()> {
     let mut un = ctx.unlock()?;
     // Receipts of reports still queued come in first.
     send_opportunistically(ctx, &mut un);
@@ -184,7 +188,7 @@ pub fn receipts(ctx: &Ctx, verify: bool) -> Result<()> {
     }
     all.sort_by(|a, b| a.report.cmp(&b.report));
     let found = if verify {
-        let found = crate::receipts::verify(&mut un, &all);
+        let found = crate::receipts::verify(&mut un, &all, trusted);
         ctx.home.save(&un)?;
         found
     } else {

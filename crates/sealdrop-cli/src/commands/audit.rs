@@ -248,13 +248,15 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
     progress.finish();
     // The witnesses this auditor trusts saw the same history.
     let log = match log {
-        Some(view) if trusted.need > 0 => match trusted.vouch(&client, &pins, &view.checkpoint) {
-            Ok(()) => Some(view),
-            Err(why) => {
-                failures.push(("log".into(), why));
-                None
+        Some(view) if !trusted.is_empty() => {
+            match trusted.vouch(&client, &pins.0, &pins.1, &view.checkpoint) {
+                Ok(()) => Some(view),
+                Err(why) => {
+                    failures.push(("log".into(), why.to_string()));
+                    None
+                }
             }
-        },
+        }
         other => other,
     };
     let cursor = match (&memory, full, &log) {

@@ -231,11 +231,9 @@ fn fetch_one(
     };
     let checkpoint = log_check::included(&release.log, &released, log_origin, log_key)
         .context("not decrypted: the server does not prove that its log records this release")?;
-    if trusted.need > 0 {
-        trusted
-            .vouch(client, log, &checkpoint)
-            .map_err(|why| anyhow!("not decrypted: {why}"))?;
-    }
+    trusted
+        .vouch(client, log_key, log_origin, &checkpoint)
+        .map_err(|why| anyhow!("not decrypted: {why}"))?;
 
     // Only now: decrypt, into a temporary folder.
     let key = record

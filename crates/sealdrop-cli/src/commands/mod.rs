@@ -115,7 +115,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(AuditCommand::Checkpoint) => witness::checkpoint(&ctx),
         Command::Audit(AuditCommand::Witness) => witness::witness(&ctx),
         Command::Audit(AuditCommand::Verify { full, witnesses }) => {
-            let trusted = witness::Trusted::from_args(&witnesses)?;
+            let trusted = witness::trusted(&witnesses)?;
             let failed = audit::verify(&ctx, full, &trusted)?;
             if failed > 0 {
                 eprintln!("error: {failed} item(s) failed verification (listed above)");
@@ -128,7 +128,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             witnesses,
         } => {
-            let trusted = witness::Trusted::from_args(&witnesses)?;
+            let trusted = witness::trusted(&witnesses)?;
             let failed = fetch::fetch(&ctx, program.as_deref(), &out, &trusted)?;
             if failed > 0 {
                 eprintln!(

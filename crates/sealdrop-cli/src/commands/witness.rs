@@ -1,12 +1,10 @@
-//! `audit checkpoint` and `audit witness`; and the witnesses a client
-//! requires before it trusts a checkpoint.
+//! `audit checkpoint` and `audit witness`.
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::Role;
-use sealdrop_client::{Client, log_check};
-use sealdrop_proto::log::checkpoint::{
-    Checkpoint, SignedCheckpoint, Witness, cosign, require_cosignatures,
-};
+use sealdrop_client::log_check;
+pub use sealdrop_client::witnesses::Trusted;
+use sealdrop_proto::log::checkpoint::{SignedCheckpoint, cosign};
 use serde_json::json;
 
 use super::audit_log;
@@ -15,20 +13,6 @@ use super::{Ctx, now};
 /// The key name an auditor cosigns under (the server checks the same).
 pub fn witness_name(person: &sealdrop_proto::PersonId) -> String {
     format!("sealdrop-witness/{person}")
-}
-
-/// A witness a client trusts, as `NAME=BASE64KEY` (what `audit witness`
-/// prints).
-pub fn parse_witness(text: &str) -> Result<Witness> {
-    let (name, key) = text
-        .split_once('=')
-        .ok_or_else(|| anyhow!("{text:?} is not a witness like sealdrop-witness/sd…=KEY"))?;
-    let key: [u8; 32] = data_encoding::BASE64
-        .decode(key.as_bytes())
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| anyhow!("the witness key of {name} is not 32 bytes of base64"))?;
-    Witness::new(name, &key).map_err(|e| anyhow!("the witness {name} is refused: {e}"))
 }
 
 pub fn checkpoint(ctx: &Ctx) -> Result<()> {
@@ -93,67 +77,7 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// The witnesses a command was told to require, and how many of them.
-#[derive(Debug, Default)]
-pub struct Trusted {
-    pub witnesses: Vec<Witness>,
-    pub need: usize,
-}
-
-impl Trusted {
-    pub fn from_args(args: &crate::cli::WitnessArgs) -> Result<Self> {
-        let witnesses = args
-            .witnesses
-            .iter()
-            .map(|w| parse_witness(w))
-            .collect::<Result<Vec<_>>>()?;
-        let need = args.require_witnesses.unwrap_or(witnesses.len());
-        if need > witnesses.len() {
-            bail!("--require-witnesses {need} needs at least {need} --witness NAME=KEY");
-        }
-        Ok(Self { witnesses, need })
-    }
-
-    /// The newest cosigned checkpoint has `need` of the witnesses'
-    /// cosignatures, and `current` extends it: the server shows this
-    /// client the history the witnesses saw.
-    pub fn vouch(
-        &self,
-        client: &Client,
-        pins: &([u8; 32], String),
-        current: &Checkpoint,
-    ) -> std::result::Result<(), String> {
-        require(client, pins, current, &self.witnesses, self.need)
-    }
-}
-
-fn require(
-    client: &Client,
-    (log_key, origin): &([u8; 32], String),
-    current: &Checkpoint,
-    witnesses: &[Witness],
-    need: usize,
-) -> std::result::Result<(), String> {
-    let note = client
-        .log_checkpoint_cosigned()
-        .map_err(|e| format!("the server offers no cosigned checkpoint: {e}"))?;
-    let signed = SignedCheckpoint::parse_and_verify(&note, origin, log_key)
-        .map_err(|e| format!("the cosigned checkpoint is refused: {e}"))?;
-    let have = require_cosignatures(&signed, witnesses, need).map_err(|e| {
-        format!("the witnesses you trust do not vouch for this log: {e}; the server may be showing you a history they never saw")
-    })?;
-    let witnessed = signed.checkpoint();
-    if witnessed.size() > current.size() {
-        return Err(format!(
-            "the witnessed checkpoint has {} entries, more than the {} the server shows you",
-            witnessed.size(),
-            current.size()
-        ));
-    }
-    let proof = client
-        .log_consistency(witnessed.size(), current.size())
-        .map_err(|e| format!("the server cannot prove its log extends the witnessed one: {e}"))?;
-    log_check::extends(witnessed, current, &proof).map_err(|e| {
-        format!("the log does not extend the checkpoint {have} witness(es) cosigned: {e}")
-    })
+/// The witnesses a command was told to require.
+pub fn trusted(args: &crate::cli::WitnessArgs) -> Result<Trusted> {
+    Ok(Trusted::parse(&args.witnesses, args.require_witnesses)?)
 }
