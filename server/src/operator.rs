@@ -278,7 +278,12 @@ fn restore_into(data: &DataDir, from: &Path, old: Option<&OldLog>) -> Result<Opt
     std::fs::copy(from, data.db()).context("cannot copy the backup into place")?;
     // Opening brings an older schema up to date, and builds the new log's
     // tree from the restored leaves.
-    let head = data.open_store()?.log_head()?;
+    let store = data.open_store()?;
+    // Witnesses cosigned the old origin's checkpoints: none of those lines
+    // verifies over the new log's, so they go; witnesses cosign anew.
+    store.forget_cosignatures()?;
+    let head = store.log_head()?;
+    drop(store);
     let Some(old) = old else {
         return Ok(None);
     };

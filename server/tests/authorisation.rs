@@ -228,15 +228,20 @@ fn every_role_against_every_endpoint() {
         // `log_handover.rs` checks who may read a served one.
         ("GET", "/v1/log/handover".into(), None, &[]),
         // Only auditors cosign (a body that is no note is then refused
-        // as invalid, not as forbidden); the cosigned checkpoint is for
-        // anyone signed in, but none exists here yet (404).
+        // as invalid, not as forbidden); the cosigned checkpoints are for
+        // anyone signed in (an empty list here).
         (
             "POST",
             "/v1/log/cosignatures".into(),
             Some("{\"note\": \"x\"}"),
             &["auditor"],
         ),
-        ("GET", "/v1/log/checkpoint/cosigned".into(), None, &[]),
+        (
+            "GET",
+            "/v1/log/checkpoint/cosigned".into(),
+            None,
+            &SIGNED_IN,
+        ),
     ];
 
     // Every served route is in the table (the OpenAPI document lists them).

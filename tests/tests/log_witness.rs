@@ -99,6 +99,34 @@ fn witnesses_catch_a_server_showing_another_history() {
         cosigned["key"].as_str().unwrap()
     );
     let newcomer = auditor(&server, "Newcomer");
+    // A second witness cosigns later, at a larger size: both vouch, and
+    // a client can require both (each witness's newest is served).
+    let (shopper2, key2) = new_shopper(&server, &ada, &program);
+    submit(&shopper2, &key2, &program, b"{\"n\":9}", &[]);
+    let second = auditor(&server, "Second");
+    let cosigned2 = second.json(&["audit", "witness"]);
+    assert!(cosigned2["size"].as_u64() > cosigned["size"].as_u64());
+    let trust2 = format!(
+        "{}={}",
+        cosigned2["witness"].as_str().unwrap(),
+        cosigned2["key"].as_str().unwrap()
+    );
+    let both = newcomer.run(&[
+        "audit",
+        "verify",
+        "--witness",
+        &trust,
+        "--witness",
+        &trust2,
+        "--require-witnesses",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        both.status.success(),
+        "{}",
+        String::from_utf8_lossy(&both.stdout)
+    );
     let (code, f) = verify_with(&newcomer, &trust);
     assert_eq!(code, Some(0), "{f:?}");
     assert!(f.is_empty(), "{f:?}");
@@ -123,7 +151,7 @@ fn witnesses_catch_a_server_showing_another_history() {
         String::from_utf8_lossy(&fetched.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&fetched.stdout).unwrap();
-    assert_eq!(v["fetched"].as_array().map(Vec::len), Some(4), "{v}");
+    assert_eq!(v["fetched"].as_array().map(Vec::len), Some(5), "{v}");
     let (ok, v) = receipts(&trust);
     assert!(ok, "{v}");
     // Trusting a witness that never cosigned is refused.

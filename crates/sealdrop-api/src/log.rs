@@ -66,6 +66,17 @@ pub struct CosignatureBody {
     pub note: String,
 }
 
+/// `GET /v1/log/checkpoint/cosigned`: each witness's newest cosigned
+/// checkpoint, as a note with that witness's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CosignedBody {
+    pub notes: Vec<String>,
+}
+
+/// The most witnesses `GET /v1/log/checkpoint/cosigned` lists.
+pub const MAX_COSIGNED_NOTES: u32 = 64;
+
 /// Leaves from `start` on, as stored (label ‖ canonical entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

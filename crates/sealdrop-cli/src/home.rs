@@ -30,6 +30,9 @@ pub struct State {
     /// compact range), so the next run checks only what is new.
     #[serde(default)]
     pub audit: Option<crate::commands::AuditMemory>,
+    /// Witnesses: the log as last cosigned (its report cursor unused).
+    #[serde(default)]
+    pub witness: Option<crate::commands::AuditMemory>,
     pub role: Option<Role>,
     pub organisation: Option<String>,
     /// The highest descriptor version verified for each program: a lower

@@ -125,6 +125,12 @@ impl Client {
     /// A client that trusts exactly the TLS certificate whose SHA-256 is
     /// `pin` (see [`tls_pin`]), and no certificate authority.
     pub fn with_pinned_certificate(base_url: &str, pin: CertificatePin) -> Result<Self> {
+        // Plain HTTP would silently skip the pin.
+        if !base_url.starts_with("https://") {
+            return Err(ClientError::Usage(
+                "a pinned TLS certificate needs an https:// server URL",
+            ));
+        }
         let tls = tls_pin::PinnedTlsConnector::new(pin)
             .map_err(|e| ClientError::Transport(format!("TLS set-up failed: {e}")))?;
         let connector = ureq::unversioned::transport::TcpConnector::default().chain(tls);
@@ -634,10 +640,16 @@ impl Client {
         self.note(r::LOG_CHECKPOINT)
     }
 
-    /// The newest checkpoint witnesses cosigned, with their cosignatures,
-    /// unverified.
-    pub fn log_checkpoint_cosigned(&self) -> Result<Vec<u8>> {
-        self.note(r::LOG_CHECKPOINT_COSIGNED)
+    /// Each witness's newest cosigned checkpoint (a note with its
+    /// cosignature), unverified.
+    pub fn log_checkpoints_cosigned(&self) -> Result<Vec<String>> {
+        let body: log::CosignedBody = self.get(r::LOG_CHECKPOINT_COSIGNED)?;
+        if body.notes.len() > log::MAX_COSIGNED_NOTES as usize {
+            return Err(ClientError::BadAnswer(
+                "too many cosigned checkpoints".into(),
+            ));
+        }
+        Ok(body.notes)
     }
 
     /// Gives the server a witness's cosignature: `note` is its checkpoint

@@ -3,9 +3,7 @@
 //! Both CLIs take them as `--witness NAME=KEY` (what `sealdrop audit
 //! witness` prints) and `--require-witnesses K`.
 
-use sealdrop_proto::log::checkpoint::{
-    Checkpoint, SignedCheckpoint, Witness, require_cosignatures,
-};
+use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint, Witness, verify_cosignature};
 use thiserror::Error;
 
 use crate::{Client, log_check};
@@ -16,7 +14,9 @@ pub enum WitnessError {
     Spec(String),
     #[error("the witness {name} is refused: {why}")]
     Key { name: String, why: String },
-    #[error("--require-witnesses {need} needs at least {need} --witness NAME=KEY")]
+    #[error(
+        "--require-witnesses {need} needs at least {need} distinct --witness NAME=KEY, and at least 1 when witnesses are given"
+    )]
     TooFew { need: usize },
     #[error("{0}")]
     NotVouched(String),
@@ -32,13 +32,20 @@ pub struct Trusted {
 impl Trusted {
     /// From `NAME=KEY` specs; `need` defaults to all of them.
     pub fn parse(specs: &[String], need: Option<usize>) -> Result<Self, WitnessError> {
-        let witnesses = specs
-            .iter()
-            .map(|spec| parse(spec))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut witnesses: Vec<Witness> = Vec::new();
+        for spec in specs {
+            let w = parse(spec)?;
+            // The same key named twice is one witness.
+            if !witnesses.iter().any(|k| k.public_key() == w.public_key()) {
+                witnesses.push(w);
+            }
+        }
         let need = need.unwrap_or(witnesses.len());
         if need > witnesses.len() {
             return Err(WitnessError::TooFew { need });
+        }
+        if need == 0 && !witnesses.is_empty() {
+            return Err(WitnessError::TooFew { need: 1 });
         }
         Ok(Self { witnesses, need })
     }
@@ -48,9 +55,11 @@ impl Trusted {
         self.need == 0
     }
 
-    /// The newest cosigned checkpoint carries `need` of the witnesses'
-    /// cosignatures, and `current` extends it: the server shows this
-    /// client the history the witnesses saw.
+    /// At least `need` of the witnesses cosigned a checkpoint (their
+    /// newest) that `current` extends: the server shows this client the
+    /// history they saw, up to what they cosigned. Entries after the
+    /// newest cosigned checkpoint are vouched for by the witnesses' next
+    /// run, not by this one.
     pub fn vouch(
         &self,
         client: &Client,
@@ -61,38 +70,77 @@ impl Trusted {
         if self.is_empty() {
             return Ok(());
         }
-        let refused = |why: String| WitnessError::NotVouched(why);
-        let note = client
-            .log_checkpoint_cosigned()
-            .map_err(|e| refused(format!("the server offers no cosigned checkpoint: {e}")))?;
-        let signed = SignedCheckpoint::parse_and_verify(&note, origin, log_key)
-            .map_err(|e| refused(format!("the cosigned checkpoint is refused: {e}")))?;
-        let have = require_cosignatures(&signed, &self.witnesses, self.need).map_err(|e| {
-            refused(format!(
-                "the witnesses you trust do not vouch for this log: {e}; the server may be showing you a history they never saw"
-            ))
+        let notes = client.log_checkpoints_cosigned().map_err(|e| {
+            WitnessError::NotVouched(format!("the server offers no cosigned checkpoints: {e}"))
         })?;
-        let witnessed = signed.checkpoint();
-        if witnessed.size() > current.size() {
-            return Err(refused(format!(
-                "the witnessed checkpoint has {} entries, more than the {} the server shows you",
-                witnessed.size(),
-                current.size()
-            )));
+        let mut vouching: Vec<&Witness> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        for note in &notes {
+            let Ok(signed) = SignedCheckpoint::parse_and_verify(note.as_bytes(), origin, log_key)
+            else {
+                problems.push("a cosigned checkpoint is not signed by the log key".into());
+                continue;
+            };
+            let witnessed = signed.checkpoint();
+            for w in &self.witnesses {
+                let lines: Vec<_> = signed
+                    .signatures()
+                    .iter()
+                    .filter(|l| l.is_by(w.name(), &w.key_id()))
+                    .collect();
+                if lines.is_empty() || vouching.iter().any(|v| v.public_key() == w.public_key()) {
+                    continue;
+                }
+                if !lines
+                    .iter()
+                    .any(|l| verify_cosignature(witnessed, l, w).is_ok())
+                {
+                    problems.push(format!(
+                        "{}'s cosignature does not verify over the checkpoint this server shows for that size",
+                        w.name()
+                    ));
+                    continue;
+                }
+                if let Err(why) = extends_now(client, witnessed, current) {
+                    problems.push(format!("{}: {why}", w.name()));
+                    continue;
+                }
+                vouching.push(w);
+            }
         }
-        let proof = client
-            .log_consistency(witnessed.size(), current.size())
-            .map_err(|e| {
-                refused(format!(
-                    "the server cannot prove its log extends the witnessed one: {e}"
-                ))
-            })?;
-        log_check::extends(witnessed, current, &proof).map_err(|e| {
-            refused(format!(
-                "the log does not extend the checkpoint {have} witness(es) cosigned: {e}"
-            ))
-        })
+        if vouching.len() >= self.need {
+            return Ok(());
+        }
+        let mut why = format!(
+            "the witnesses you trust do not vouch for this log: {} of the {} you require cosigned a checkpoint it extends; the server may be showing you a history they never saw",
+            vouching.len(),
+            self.need
+        );
+        for p in problems {
+            why.push_str("; ");
+            why.push_str(&p);
+        }
+        Err(WitnessError::NotVouched(why))
     }
+}
+
+/// `current` extends `witnessed`, by the server's consistency proof.
+fn extends_now(
+    client: &Client,
+    witnessed: &Checkpoint,
+    current: &Checkpoint,
+) -> Result<(), String> {
+    if witnessed.size() > current.size() {
+        return Err(format!(
+            "it cosigned {} entries, more than the {} the server shows you",
+            witnessed.size(),
+            current.size()
+        ));
+    }
+    let proof = client
+        .log_consistency(witnessed.size(), current.size())
+        .map_err(|e| format!("the server cannot prove its log extends what it cosigned: {e}"))?;
+    log_check::extends(witnessed, current, &proof).map_err(|e| e.to_string())
 }
 
 fn parse(spec: &str) -> Result<Witness, WitnessError> {
@@ -129,11 +177,10 @@ mod tests {
                 .need,
             1
         );
-        assert!(
-            Trusted::parse(std::slice::from_ref(&good), Some(0))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(Trusted::parse(&[], None).unwrap().is_empty());
+        assert!(Trusted::parse(std::slice::from_ref(&good), Some(0)).is_err());
+        // Named twice, one witness: requiring two cannot be met, so it is refused.
+        assert!(Trusted::parse(&[good.clone(), good.clone()], Some(2)).is_err());
         assert!(matches!(
             Trusted::parse(&[good], Some(2)),
             Err(WitnessError::TooFew { need: 2 })

@@ -47,8 +47,11 @@ pub trait Store: Send + Sync {
         line: &str,
         now: u64,
     ) -> Result<(), StoreError>;
-    /// The largest cosigned size, with every cosignature line of it.
-    fn latest_cosignatures(&self) -> Result<Option<(u64, Vec<String>)>, StoreError>;
+    /// Forgets every cosignature (a restore starts a new log origin).
+    fn forget_cosignatures(&self) -> Result<(), StoreError>;
+    /// Each witness's newest cosignature (size and line), at most `limit`
+    /// witnesses, the most recent first.
+    fn newest_cosignatures(&self, limit: u32) -> Result<Vec<(u64, String)>, StoreError>;
     /// The leaf that records a report's acceptance.
     fn accepted_leaf(&self, report: &ReportId) -> Result<Option<u64>, StoreError>;
 

@@ -1,14 +1,14 @@
 //! Witnesses: auditors who cosign checkpoints they verified as consistent
 //! with the last one they cosigned (C2SP `tlog-cosignature`).
 //!
-//! The server keeps each verified cosignature and serves the newest
-//! cosigned checkpoint with every cosignature of it, so that a client who
-//! trusts some witnesses can require k of them. A server that showed a
+//! The server keeps each verified cosignature and serves each witness's
+//! newest cosigned checkpoint, so that a client who trusts some witnesses
+//! can require k of them (one witness cosigning often never hides another). A server that showed a
 //! witness one history and a client another cannot make the witnesses'
 //! lines verify on the other: the checkpoint bodies differ.
 
 use actix_web::{HttpResponse, web};
-use sealdrop_api::log::CosignatureBody;
+use sealdrop_api::log::{CosignatureBody, CosignedBody, MAX_COSIGNED_NOTES};
 use sealdrop_api::{ErrorCode, Role};
 use sealdrop_proto::log::checkpoint::{SignedCheckpoint, Witness, verify_cosignature};
 
@@ -69,23 +69,20 @@ pub async fn cosign(
 }
 
 #[utoipa::path(get, path = "/v1/log/checkpoint/cosigned", tag = "log",
-    responses((status = 200, description = "the newest cosigned checkpoint with its cosignatures, a C2SP signed note", content_type = "text/plain"),
-              (status = 404, body = sealdrop_api::ErrorBody)))]
+    responses((status = 200, body = CosignedBody, description = "each witness's newest cosigned checkpoint, as a C2SP signed note with that witness's cosignature")))]
 pub async fn cosigned(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
-    let note = blocking(&state, |s| {
-        let (size, lines) = s
-            .store
-            .latest_cosignatures()?
-            .ok_or_else(|| ApiError::not_found("cosigned checkpoint"))?;
-        let mut note = s.checkpoint_at(size)?.to_text();
-        for line in lines {
-            note.push_str(&line);
-            note.push('\n');
-        }
-        Ok(note)
+    let notes = blocking(&state, |s| {
+        s.store
+            .newest_cosignatures(MAX_COSIGNED_NOTES)?
+            .into_iter()
+            .map(|(size, line)| {
+                let mut note = s.checkpoint_at(size)?.to_text();
+                note.push_str(&line);
+                note.push('\n');
+                Ok(note)
+            })
+            .collect::<ApiResult<Vec<String>>>()
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(note))
+    Ok(HttpResponse::Ok().json(CosignedBody { notes }))
 }

@@ -45,7 +45,10 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
         );
     }
     let pins = state.log_pins(&client)?;
-    let memory = state.audit.clone();
+    // The witness's own memory of what it cosigned (or, the first time,
+    // what this auditor verified), so cosigning never skips entries the
+    // audit has yet to match with the data.
+    let memory = state.witness.clone().or_else(|| state.audit.clone());
     let progress = crate::output::Progress::open_ended(&ctx.out, "verifying the log");
     let view = audit_log::read(&client, &pins, memory.as_ref(), false, &progress)?;
     progress.finish();
@@ -61,8 +64,7 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
     client
         .log_cosign(&signed.to_text())
         .context("the server refused the cosignature")?;
-    let cursor = memory.map_or(0, |m| m.report_cursor);
-    state.audit = Some(view.memory(cursor, now()));
+    state.witness = Some(view.memory(0, now()));
     ctx.home.save(&state)?;
     let key = data_encoding::BASE64.encode(me.signing().verifying_key().as_bytes());
     let size = view.checkpoint.size();

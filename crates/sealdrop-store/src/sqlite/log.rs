@@ -75,21 +75,20 @@ pub(super) fn put_cosignature(
     Ok(())
 }
 
-/// The largest cosigned size and its cosignature lines.
-pub(super) fn latest_cosignatures(
+/// Each witness's newest cosignature: its size and line, at most `limit`
+/// witnesses, most recently cosigned first.
+pub(super) fn newest_cosignatures(
     c: &Connection,
-) -> Result<Option<(u64, Vec<String>)>, StoreError> {
-    let size: Option<i64> = c
-        .prepare_cached("SELECT MAX(size) FROM log_cosignatures")?
-        .query_row([], |r| r.get(0))?;
-    let Some(size) = size else {
-        return Ok(None);
-    };
-    let lines = c
-        .prepare_cached("SELECT line FROM log_cosignatures WHERE size = ?1 ORDER BY witness")?
-        .query_map([size], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(Some((to_u64(size), lines)))
+    limit: u32,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    c.prepare_cached(
+        "SELECT size, line FROM log_cosignatures c
+         WHERE size = (SELECT MAX(size) FROM log_cosignatures w WHERE w.witness = c.witness)
+         ORDER BY cosigned_at DESC LIMIT ?1",
+    )?
+    .query_map([limit], |r| Ok((to_u64(r.get::<_, i64>(0)?), r.get(1)?)))?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(Into::into)
 }
 
 /// A tree head: the size and root of the log at some point.

@@ -186,8 +186,15 @@ impl Store for SqliteStore {
         self.write(move |c| log::put_cosignature(c, &witness, size, &line, now))
     }
 
-    fn latest_cosignatures(&self) -> Result<Option<(u64, Vec<String>)>, StoreError> {
-        self.read(log::latest_cosignatures)
+    fn forget_cosignatures(&self) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute("DELETE FROM log_cosignatures", [])?;
+            Ok(())
+        })
+    }
+
+    fn newest_cosignatures(&self, limit: u32) -> Result<Vec<(u64, String)>, StoreError> {
+        self.read(|c| log::newest_cosignatures(c, limit))
     }
 
     fn accepted_leaf(&self, report: &ReportId) -> Result<Option<u64>, StoreError> {
