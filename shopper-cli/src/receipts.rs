@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::log::LogProof;
-use sealdrop_client::log_check;
 use sealdrop_client::witnesses::Trusted;
+use sealdrop_client::{ClientError, log_check};
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::log::checkpoint::Checkpoint;
 use sealdrop_proto::messages::Acknowledgement;
@@ -91,6 +91,15 @@ pub fn verify(un: &mut Unlocked, receipts: &[Receipt], trusted: &Trusted) -> Ver
                     p.log_checkpoint = Some(current.note);
                 }
             }
+            // Witnesses the shopper requires cannot vouch offline.
+            Err(OnlineError::Unreachable(why)) if !trusted.is_empty() => {
+                for (r, _) in &held {
+                    found.failures.push((
+                        r.report.clone(),
+                        format!("the witnesses you require cannot vouch offline: {why}"),
+                    ));
+                }
+            }
             Err(OnlineError::Unreachable(why)) => found.offline.push((program_id, why)),
             Err(OnlineError::Refused(why)) => {
                 for (r, _) in &held {
@@ -129,12 +138,17 @@ fn online(
     held: &[(&Receipt, Checkpoint)],
     trusted: &Trusted,
 ) -> Result<(Current, Failures), OnlineError> {
-    let unreachable = |e: anyhow::Error| OnlineError::Unreachable(format!("{e:#}"));
-    let client = send::connect(program).map_err(unreachable)?;
-    let key = program.log_key().map_err(unreachable)?;
+    // Only a server that cannot be reached is "offline"; one that answers
+    // and refuses (or presents another certificate) is a failure.
+    let answered = |e: anyhow::Error| match e.downcast_ref::<ClientError>() {
+        Some(ClientError::Transport(_)) => OnlineError::Unreachable(format!("{e:#}")),
+        _ => OnlineError::Refused(format!("{e:#}")),
+    };
+    let client = send::connect(program).map_err(answered)?;
+    let key = program.log_key().map_err(answered)?;
     let note = client
         .log_checkpoint()
-        .map_err(|e| OnlineError::Unreachable(e.to_string()))?;
+        .map_err(|e| answered(anyhow::Error::new(e)))?;
     let refused = |e: log_check::LogCheckError| OnlineError::Refused(e.to_string());
     let checkpoint = log_check::checkpoint(&note, &program.log_origin, &key).map_err(refused)?;
     let current = Current {

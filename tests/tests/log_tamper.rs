@@ -71,9 +71,22 @@ impl World {
 
     /// `audit verify` with `extra` flags: its failures and its summary.
     fn audit(&self, extra: &[&str]) -> (Vec<(String, String)>, Value) {
+        self.audit_at(0, extra)
+    }
+
+    /// `audit verify` with the auditor's clock `offset` seconds ahead (a
+    /// debug build's test knob, like the operator's).
+    fn audit_at(&self, offset: i64, extra: &[&str]) -> (Vec<(String, String)>, Value) {
         let mut args = vec!["audit", "verify", "--json"];
         args.extend(extra);
-        let out = self.auditor.run(&args);
+        let out = std::process::Command::new(bin("sealdrop"))
+            .args(&args)
+            .env("SEALDROP_HOME", self.auditor.dir())
+            .env("SEALDROP_PASSPHRASE", &self.auditor.passphrase)
+            .env("SEALDROP_TEST_CLOCK_OFFSET", offset.to_string())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
         let failures = pairs(&v["failures"], "item");
@@ -200,12 +213,23 @@ fn a_purge_that_is_due_and_a_signed_deletion_are_no_alarm() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (failures, summary) = w.audit(&[]);
+    // Audited now, the purge is dated in the future: named.
+    let (failures, _) = w.audit(&[]);
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|(_, why)| why.contains("in the future")),
+        "{failures:?}"
+    );
+    // Audited three days later too, it is justified.
+    let later = 3 * 86_400;
+    let (failures, summary) = w.audit_at(later, &[]);
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(summary["log"]["purged"], 2, "{summary}");
     assert_eq!(summary["log"]["deleted"], 1, "{summary}");
     assert!(w.receipt_failures().is_empty());
-    let (failures, _) = w.audit(&["--full"]);
+    let (failures, _) = w.audit_at(later, &["--full"]);
     assert!(failures.is_empty(), "{failures:?}");
 }
 

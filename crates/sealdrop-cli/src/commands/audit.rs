@@ -215,6 +215,7 @@ fn seen(entry: &bulk::Entry) -> Option<Seen> {
     let ack = Signed::<Acknowledgement>::unverified_body_of(&entry.acknowledgement).ok()?;
     Some(Seen {
         report: ReportId::from_bytes(entry.report),
+        program: ack.program_id,
         seq: entry.seq,
         leaf: entry.leaf,
         sealed_report: ack.sealed_report,
@@ -359,16 +360,18 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
         .into_inner()
         .map_err(|_| anyhow!("a checking thread failed"))?;
     let (reports, tombstones) = (checked.reports, checked.tombstones);
-    let data_failed = !checked.failures.is_empty();
     failures.extend(checked.failures);
 
-    // The log and the data agree; then remember what was verified.
+    // The log and the data agree; then remember what was verified, only
+    // when everything did: a failure is reported again on the next run,
+    // never skipped because its entries were "seen".
     let matched = match &log {
         Some(log) => {
             let m = audit_match::check(&client, &pins, log, &chains, checked.seen, cursor)?;
-            let clean = m.failures.is_empty() && !data_failed;
-            state.audit = Some(log.memory(if clean { m.cursor } else { cursor }, now()));
-            ctx.home.save(&state)?;
+            if failures.is_empty() && m.failures.is_empty() {
+                state.audit = Some(log.memory(m.cursor, now()));
+                ctx.home.save(&state)?;
+            }
             failures.extend(m.failures.iter().cloned());
             Some((log, m))
         }

@@ -12,7 +12,7 @@
 //! rewrote its own), and leaves that do not hash into the signed root (an
 //! altered leaf, located by binary search with consistency proofs).
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow};
 use sealdrop_api::B64;
 use sealdrop_client::{Client, log_check};
 use sealdrop_proto::codec::{Decode as _, Encode as _};
@@ -75,8 +75,15 @@ pub fn read(
     progress: &crate::output::Progress,
 ) -> Result<std::result::Result<LogView, Failure>> {
     let note = client.log_checkpoint()?;
-    let checkpoint = log_check::checkpoint(&note, origin, log_key)
-        .context("the server's checkpoint is refused")?;
+    let checkpoint = match log_check::checkpoint(&note, origin, log_key) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Err((
+                "log".into(),
+                format!("the server's checkpoint is refused: {e}"),
+            )));
+        }
+    };
     let note = String::from_utf8(note).context("the checkpoint is not UTF-8")?;
 
     // The history must extend the one verified last time.
@@ -96,7 +103,10 @@ pub fn read(
                 ),
             )));
         }
-        let proof = client.log_consistency(seen.size(), checkpoint.size())?;
+        // A proof the server will not give is as bad as one that fails.
+        let proof = client
+            .log_consistency(seen.size(), checkpoint.size())
+            .unwrap_or_default();
         if log_check::extends(&seen, &checkpoint, &proof).is_err() {
             return Ok(Err((
                 "log".into(),
@@ -127,16 +137,25 @@ pub fn read(
     let mut from = start;
     while from < checkpoint.size() {
         let to = checkpoint.size().min(from + PAGE);
-        let page = client
-            .log_leaves(from, to)
-            .with_context(|| format!("the server cannot serve log entries {from} to {to}"))?;
-        if page.len() as u64 != to - from {
-            bail!(
-                "the server sent {} log entries where {} were asked for",
-                page.len(),
-                to - from
-            );
-        }
+        let page = match client.log_leaves(from, to) {
+            Ok(page) if page.len() as u64 == to - from => page,
+            Ok(page) => {
+                return Ok(Err((
+                    format!("log entries {from} to {to}"),
+                    format!(
+                        "the server sent {} entries where its checkpoint has {}",
+                        page.len(),
+                        to - from
+                    ),
+                )));
+            }
+            Err(e) => {
+                return Ok(Err((
+                    format!("log entries {from} to {to}"),
+                    format!("the server does not serve entries its checkpoint covers: {e}"),
+                )));
+            }
+        };
         for (index, data) in (from..).zip(&page) {
             let h = leaf_hash(data);
             compact.push(h);
@@ -152,11 +171,17 @@ pub fn read(
         from = to;
     }
     if compact.root() != *checkpoint.root() {
-        let bad = first_altered(client, &base, &hashes, &checkpoint)?;
-        return Ok(Err((
-            format!("log entry {bad}"),
-            "altered: the entry the server serves does not hash into its signed checkpoint".into(),
-        )));
+        let altered =
+            "altered: the entry the server serves does not hash into its signed checkpoint";
+        return Ok(Err(
+            match first_altered(client, &base, &hashes, &checkpoint) {
+                Ok(bad) => (format!("log entry {bad}"), altered.into()),
+                Err(_) => (
+                    format!("log entries {start} to {}", checkpoint.size()),
+                    format!("{altered} (the server would not give the proofs that locate it)"),
+                ),
+            },
+        ));
     }
     if let Some((index, e)) = undecodable {
         return Ok(Err((

@@ -28,6 +28,7 @@ const SECONDS_PER_DAY: u64 = 86_400;
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub report: ReportId,
+    pub program: ProgramId,
     pub seq: u64,
     pub leaf: Option<u64>,
     pub sealed_report: Digest,
@@ -49,6 +50,7 @@ pub struct Matched {
 
 struct Acceptance {
     leaf: u64,
+    program: ProgramId,
     sealed_report: Digest,
     received_at: u64,
 }
@@ -65,6 +67,11 @@ pub fn check(
         cursor,
         ..Matched::default()
     };
+    seen.sort_by_key(|s| s.seq);
+    let listed: BTreeMap<ReportId, &Seen> = seen.iter().map(|s| (s.report, s)).collect();
+    // Each program's current version as the entries go by, for purges.
+    let mut current: BTreeMap<ProgramId, u64> = BTreeMap::new();
+    let now = audit_clock();
     let mine = |p: &ProgramId| chains.contains_key(p);
     let mut accepted: BTreeMap<ReportId, Acceptance> = BTreeMap::new();
     let mut tombstoned: BTreeSet<ReportId> = BTreeSet::new();
@@ -81,6 +88,7 @@ pub fn check(
                     *report,
                     Acceptance {
                         leaf: *index,
+                        program: *program,
                         sealed_report: *sealed_report,
                         received_at: *received_at,
                     },
@@ -92,6 +100,7 @@ pub fn check(
                 descriptor,
                 ..
             } if mine(program) => {
+                current.insert(*program, *version);
                 let named = chains.get(program).and_then(|c| {
                     usize::try_from(*version)
                         .ok()
@@ -114,14 +123,47 @@ pub fn check(
                 at,
             } if mine(program) => {
                 tombstoned.insert(*report);
-                match justified(
-                    chains,
-                    program,
-                    *descriptor_version,
-                    *retention_days,
-                    *received_at,
-                    *at,
-                ) {
+                // The purge's facts are the report's own, not the server's
+                // word: its program and receive time as accepted, the
+                // version current when it was purged, a time not ahead.
+                let facts = accepted
+                    .get(report)
+                    .map(|a| (a.program, a.received_at))
+                    .or_else(|| listed.get(report).map(|r| (r.program, r.received_at)));
+                let wrong = match facts {
+                    Some((p, _)) if p != *program => {
+                        Some(format!("it cites program {program}, but the report is of {p}"))
+                    }
+                    Some((_, r)) if r != *received_at => Some(format!(
+                        "it cites a receive time of {}, but the report was received on {}",
+                        sealdrop_api::time::utc(*received_at),
+                        sealdrop_api::time::utc(r)
+                    )),
+                    _ => None,
+                }
+                .or_else(|| match current.get(program) {
+                    Some(v) if v != descriptor_version => Some(format!(
+                        "it cites descriptor version {descriptor_version}, but version {v} was current"
+                    )),
+                    _ => None,
+                })
+                .or_else(|| {
+                    (*at > now + sealdrop_proto::invite::CLOCK_SKEW_SECS).then(|| {
+                        format!("it is dated {}, in the future", sealdrop_api::time::utc(*at))
+                    })
+                });
+                let verdict = match wrong {
+                    Some(why) => Err(why),
+                    None => justified(
+                        chains,
+                        program,
+                        *descriptor_version,
+                        *retention_days,
+                        *received_at,
+                        *at,
+                    ),
+                };
+                match verdict {
                     Ok(()) => m.purged += 1,
                     Err(why) => m.failures.push((
                         format!("report {report}"),
@@ -142,7 +184,6 @@ pub fn check(
         }
     }
 
-    seen.sort_by_key(|s| s.seq);
     let size = log.checkpoint.size();
     let mut unexplained = Vec::new();
     for row in &seen {
@@ -185,7 +226,7 @@ pub fn check(
             )),
         }
         if row.tombstoned && leaf >= log.start && !tombstoned.contains(&row.report) {
-            unexplained.push(row.report);
+            unexplained.push((row.report, m.cursor));
         }
         m.cursor = row.seq;
     }
@@ -199,25 +240,104 @@ pub fn check(
         ));
     }
     if !unexplained.is_empty() {
-        // A purge or deletion committed after the checkpoint was read has
-        // its leaf after it: only a log that has not grown since is proof.
-        let now = client.log_checkpoint()?;
-        let grown = sealdrop_client::log_check::checkpoint(&now, origin, log_key)
-            .map_or(true, |c| c.size() > size);
-        if !grown {
-            for report in unexplained {
-                m.failures.push((
-                    format!("report {report}"),
-                    "its ciphertext is gone, but the log records no purge or deletion".into(),
-                ));
-            }
-        }
+        explain_tombstones(client, (log_key, origin), log, &unexplained, &mut m)?;
     }
     if !deletions.is_empty() {
         check_deletions(client, &deletions, &mut m)?;
     }
     Ok(m)
 }
+
+/// Tombstoned reports whose purge or deletion is not among this run's
+/// entries: one committed after the checkpoint was read has its entry
+/// after it. The entries since are read, proven into a fresh checkpoint,
+/// and searched; a tombstone they do not explain is named. When too many
+/// entries came since, the listing cursor stays before the first such
+/// report, so the next visit looks again.
+fn explain_tombstones(
+    client: &Client,
+    (log_key, origin): (&[u8; 32], &String),
+    log: &LogView,
+    unexplained: &[(ReportId, u64)],
+    m: &mut Matched,
+) -> Result<()> {
+    let size = log.checkpoint.size();
+    let note = client.log_checkpoint()?;
+    let fresh = match sealdrop_client::log_check::checkpoint(&note, origin, log_key) {
+        Ok(c) => c,
+        Err(e) => {
+            m.failures.push((
+                "log".into(),
+                format!("the server's checkpoint is refused: {e}"),
+            ));
+            return Ok(());
+        }
+    };
+    let mut explained = BTreeSet::new();
+    if fresh.size() > size {
+        if fresh.size() - size > MAX_LATE_ENTRIES {
+            m.cursor = unexplained.first().map_or(m.cursor, |(_, before)| *before);
+            return Ok(());
+        }
+        let mut range = log.compact.clone();
+        let mut from = size;
+        while from < fresh.size() {
+            let to = fresh
+                .size()
+                .min(from + sealdrop_api::log::MAX_LEAVES_PER_PAGE);
+            for data in client.log_leaves(from, to)? {
+                range.push(sealdrop_proto::log::merkle::leaf_hash(&data));
+                if let Ok(LogEntry::Purged { report, .. } | LogEntry::Deleted { report, .. }) =
+                    LogEntry::from_leaf_data(&data)
+                {
+                    explained.insert(report);
+                }
+            }
+            from = to;
+        }
+        let proof = client
+            .log_consistency(size, fresh.size())
+            .unwrap_or_default();
+        if range.size() != fresh.size()
+            || range.root() != *fresh.root()
+            || sealdrop_client::log_check::extends(&log.checkpoint, &fresh, &proof).is_err()
+        {
+            m.failures.push((
+                format!("log entries {size} to {}", fresh.size()),
+                "altered: the entries since the checkpoint do not hash into the next one".into(),
+            ));
+            return Ok(());
+        }
+    }
+    for (report, _) in unexplained {
+        if !explained.contains(report) {
+            m.failures.push((
+                format!("report {report}"),
+                "its ciphertext is gone, but the log records no purge or deletion".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The auditor's clock, against which no entry may be dated in the future.
+/// Debug builds add `SEALDROP_TEST_CLOCK_OFFSET` seconds, as the server's
+/// operator commands do, so a test can audit a purge days "later"; release
+/// builds have no such knob.
+fn audit_clock() -> u64 {
+    let now = super::now();
+    #[cfg(debug_assertions)]
+    let now = now.saturating_add_signed(
+        std::env::var("SEALDROP_TEST_CLOCK_OFFSET")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0),
+    );
+    now
+}
+
+/// Entries read after the checkpoint to explain late tombstones, at most.
+const MAX_LATE_ENTRIES: u64 = 10_000;
 
 /// A purge is justified when its descriptor version signs exactly that
 /// retention and the report was older than it.
