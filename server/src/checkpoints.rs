@@ -9,7 +9,8 @@
 //!
 //! Across restarts the tree is rebuilt from the database, which someone
 //! may have altered. So the newest signed head is also written to the data
-//! directory (`log-head`, at most once a second, and at a clean stop), and
+//! directory (`log-head`: when a new one is signed, at most once a second;
+//! a timer catches up a skipped one; and at a clean stop), and
 //! `serve` refuses to start when the database's log does not extend it:
 //! an honest server never signs a checkpoint inconsistent with one it
 //! signed before, whatever happened to its disk.
@@ -38,7 +39,7 @@ pub struct Checkpoints {
     latest: Mutex<Option<Arc<Signed>>>,
     /// Where the newest signed head is kept, and when it was last written.
     head_file: PathBuf,
-    written: Mutex<Option<Instant>>,
+    written: Mutex<Option<(Instant, u64)>>,
 }
 
 /// The newest signed head is written at most this often.
@@ -63,8 +64,10 @@ impl Checkpoints {
         let Ok(mut written) = self.written.lock() else {
             return;
         };
-        if !force && written.is_some_and(|w| w.elapsed() < HEAD_EVERY) {
-            return;
+        match *written {
+            Some((_, size)) if size == latest.head.size => return,
+            Some((at, _)) if !force && at.elapsed() < HEAD_EVERY => return,
+            _ => {}
         }
         let text = format!(
             "{} {}\n",
@@ -77,7 +80,7 @@ impl Checkpoints {
         if let Err(e) = wrote {
             tracing::warn!(error = %e, "cannot keep the newest signed log head");
         }
-        *written = Some(Instant::now());
+        *written = Some((Instant::now(), latest.head.size));
     }
 }
 
@@ -163,6 +166,23 @@ impl AppState {
     /// Leaf `leaf`'s inclusion in a signed checkpoint that covers it.
     pub fn log_proof(&self, leaf: u64) -> ApiResult<LogProof> {
         let checkpoint = self.checkpoint_covering(leaf.saturating_add(1))?;
+        self.proof_in(leaf, &checkpoint)
+    }
+
+    /// [`AppState::log_proof`] when the latest signed checkpoint covers the
+    /// leaf already: no I/O, no signing (for the executor threads). `None`
+    /// when it does not.
+    pub fn cached_log_proof(&self, leaf: u64) -> Option<ApiResult<LogProof>> {
+        let cached = self
+            .checkpoints
+            .latest
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())?;
+        (cached.head.size > leaf).then(|| self.proof_in(leaf, &cached))
+    }
+
+    fn proof_in(&self, leaf: u64, checkpoint: &Signed) -> ApiResult<LogProof> {
         let path = self.store.log_inclusion(leaf, checkpoint.head.size)?;
         Ok(LogProof {
             leaf_index: leaf,

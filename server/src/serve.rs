@@ -313,6 +313,17 @@ pub fn run(data: &DataDir, args: ServeArgs) -> Result<()> {
         }
         println!("sealdrop-server listening on {scheme}://{bound}");
 
+        // The newest signed head, kept within a second or so.
+        let head_state = state.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let s = head_state.clone();
+                let _ = web::block(move || s.checkpoints.persist(false)).await;
+            }
+        });
+
         let purge_state = state.clone();
         let interval = settings.purge_interval;
         actix_web::rt::spawn(async move {

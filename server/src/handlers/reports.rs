@@ -205,7 +205,7 @@ pub async fn submit(
                 .0
         }
     };
-    receipt(&state, outcome, report)
+    receipt(&state, outcome, report).await
 }
 
 /// Everything checked before a report's ciphertext is taken: it is the
@@ -301,12 +301,12 @@ fn store_report(
 }
 
 /// The response to a stored report: 201 when stored now, 200 when it was
-/// stored before; with the acceptance leaf's inclusion proof. Runs on the
-/// executor: the leaf was committed, so the tree usually covers it already
-/// and only the first receipt after a group commit reads the new leaves
-/// and signs a checkpoint.
-pub(super) fn receipt(
-    state: &AppState,
+/// stored before; with the acceptance leaf's inclusion proof. Most receipts
+/// after a group commit find a signed checkpoint that covers them and are
+/// answered on the executor (no I/O); the one that must read the new
+/// entries and sign goes to the blocking pool.
+pub(super) async fn receipt(
+    state: &web::Data<AppState>,
     outcome: SubmitOutcome,
     report: ReportId,
 ) -> ApiResult<HttpResponse> {
@@ -315,10 +315,13 @@ pub(super) fn receipt(
         SubmitOutcome::Duplicate(_) => actix_web::http::StatusCode::OK,
     };
     let accepted = outcome.accepted();
-    let log = accepted
-        .leaf
-        .map(|leaf| state.log_proof(leaf))
-        .transpose()?;
+    let log = match accepted.leaf {
+        None => None,
+        Some(leaf) => Some(match state.cached_log_proof(leaf) {
+            Some(proof) => proof?,
+            None => blocking(state, move |s| s.log_proof(leaf)).await?,
+        }),
+    };
     METRICS.submission(status == actix_web::http::StatusCode::OK);
     Ok(HttpResponse::build(status).json(Receipt {
         report: report.to_string(),

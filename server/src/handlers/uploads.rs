@@ -217,5 +217,5 @@ pub async fn finish(
         })?)
     })
     .await?;
-    receipt(&state, outcome, report)
+    receipt(&state, outcome, report).await
 }
