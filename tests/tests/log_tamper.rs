@@ -328,14 +328,25 @@ fn a_truncated_log_is_caught_by_the_auditor_and_by_receipts() {
 #[test]
 fn an_honest_server_refuses_to_serve_a_log_that_contradicts_what_it_signed() {
     let mut w = World::new();
-    w.server.stop();
+    w.server.stop_gracefully();
     assert!(w.server.data.join("log-head").exists());
+    // The server must refuse at once; one that starts is killed and failed.
     let serve = |w: &World| {
-        std::process::Command::new(bin("sealdrop-server"))
+        let mut child = std::process::Command::new(bin("sealdrop-server"))
             .args(["serve", "--bind", "127.0.0.1:0", "--data"])
             .arg(&w.server.data)
-            .output()
-            .unwrap()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..300 {
+            if child.try_wait().unwrap().is_some() {
+                return child.wait_with_output().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("the server started on a log that contradicts the head it signed");
     };
     // Truncated: fewer entries than it signed.
     let last = w.accepted_leaf(&w.reports[2]);

@@ -103,6 +103,15 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Stops the server as an operator would (SIGTERM): it finishes what
+    /// is in flight and keeps the newest signed log head.
+    pub fn stop_gracefully(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
     /// Starts it again on the same address and data.
     pub fn restart(&mut self) {
         self.restart_with(&[]);
