@@ -426,31 +426,8 @@ fn an_earlier_backup_restored_over_the_data_is_a_rollback() {
 fn a_log_rebuilt_without_one_report_is_a_fork() {
     let mut w = World::new();
     let victim = w.reports[1].clone();
-    let leaf = w.accepted_leaf(&victim);
     w.server.stop();
-    {
-        // Rebuild: the report and its acceptance gone, later leaves moved
-        // down, so the server re-signs a tree that never held it.
-        let db = w.db();
-        let seq: i64 = db
-            .query_row(
-                "SELECT seq FROM reports WHERE id = ?1",
-                [id(&victim)],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute_batch(&format!(
-            "DELETE FROM envelopes WHERE report_seq = {seq};
-             DELETE FROM reports WHERE seq = {seq};
-             CREATE TEMP TABLE later AS SELECT idx, entry FROM log_leaves WHERE idx > {leaf};
-             DELETE FROM log_leaves WHERE idx >= {leaf};
-             INSERT INTO log_leaves (idx, entry) SELECT idx - 1, entry FROM later;
-             UPDATE reports SET accepted_leaf = accepted_leaf - 1 WHERE accepted_leaf > {leaf};
-             UPDATE releases SET leaf = leaf - 1 WHERE leaf > {leaf};"
-        ))
-        .unwrap();
-    }
-    w.forget_signed_head();
+    rebuild_log_without(&w.server, &victim);
     w.server.restart();
     // New reports make the forged log longer than the one verified.
     w.send();

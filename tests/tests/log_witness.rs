@@ -167,32 +167,7 @@ fn witnesses_catch_a_server_showing_another_history() {
 
     // The server rebuilds its log without the second report and re-signs.
     server.stop();
-    {
-        let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
-        let victim = reports[1]
-            .parse::<sealdrop_proto::ReportId>()
-            .unwrap()
-            .as_bytes()
-            .to_vec();
-        let (seq, leaf): (i64, i64) = db
-            .query_row(
-                "SELECT seq, accepted_leaf FROM reports WHERE id = ?1",
-                [victim],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        db.execute_batch(&format!(
-            "DELETE FROM envelopes WHERE report_seq = {seq};
-             DELETE FROM reports WHERE seq = {seq};
-             CREATE TEMP TABLE later AS SELECT idx, entry FROM log_leaves WHERE idx > {leaf};
-             DELETE FROM log_leaves WHERE idx >= {leaf};
-             INSERT INTO log_leaves (idx, entry) SELECT idx - 1, entry FROM later;
-             UPDATE reports SET accepted_leaf = accepted_leaf - 1 WHERE accepted_leaf > {leaf};"
-        ))
-        .unwrap();
-    }
-    // (A dishonest operator also removes the head it signed last.)
-    std::fs::remove_file(server.data.join("log-head")).unwrap();
+    rebuild_log_without(&server, &reports[1]);
     server.restart();
     let mut again = shopper;
     again.sign_in(&key).unwrap();

@@ -99,17 +99,7 @@ fn a_pinned_certificate_is_the_only_one_trusted() {
 
     // The manager's later commands keep to the pin, and the shopper's
     // invite carries it.
-    let q = example_questionnaire(ada.home.path(), 1);
-    let program = ada.json(&[
-        "program",
-        "create",
-        "Visits",
-        "--questionnaire",
-        q.to_str().unwrap(),
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let program = create_program(&ada);
     let sam = enrolled_shopper(&ada, &program);
     let report = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/report.json");
     let first = sam.json(&["submit", report.to_str().unwrap()]);

@@ -290,8 +290,14 @@ pub fn enrolled(server: &Server, name: &str, token: &str) -> (Staff, String, Str
 /// with the example questionnaire.
 pub fn manager_with_program(server: &Server) -> (Staff, String) {
     let (ada, _, _) = enrolled(server, "Ada", &server.first_token);
-    let q = example_questionnaire(ada.home.path(), 1);
-    let program = ada.json(&[
+    let program = create_program(&ada);
+    (ada, program)
+}
+
+/// `manager` creates a program with the example questionnaire; its ID.
+pub fn create_program(manager: &Staff) -> String {
+    let q = example_questionnaire(manager.home.path(), 1);
+    manager.json(&[
         "program",
         "create",
         "Visits",
@@ -300,8 +306,38 @@ pub fn manager_with_program(server: &Server) -> (Staff, String) {
     ])["id"]
         .as_str()
         .unwrap()
-        .to_owned();
-    (ada, program)
+        .to_owned()
+}
+
+/// What a server that lies does to its database while stopped: the report
+/// and its acceptance entry gone, later entries moved down, so that on
+/// restart it signs a tree that never held the report. (The head it kept
+/// of what it signed must be removed too, or it refuses to start.)
+pub fn rebuild_log_without(server: &Server, report: &str) {
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let victim = report
+        .parse::<sealdrop_proto::ReportId>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let (seq, leaf): (i64, i64) = db
+        .query_row(
+            "SELECT seq, accepted_leaf FROM reports WHERE id = ?1",
+            [victim],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute_batch(&format!(
+        "DELETE FROM envelopes WHERE report_seq = {seq};
+         DELETE FROM reports WHERE seq = {seq};
+         CREATE TEMP TABLE later AS SELECT idx, entry FROM log_leaves WHERE idx > {leaf};
+         DELETE FROM log_leaves WHERE idx >= {leaf};
+         INSERT INTO log_leaves (idx, entry) SELECT idx - 1, entry FROM later;
+         UPDATE reports SET accepted_leaf = accepted_leaf - 1 WHERE accepted_leaf > {leaf};
+         UPDATE releases SET leaf = leaf - 1 WHERE leaf > {leaf};"
+    ))
+    .unwrap();
+    std::fs::remove_file(server.data.join("log-head")).unwrap();
 }
 
 /// A shopper enrolled through an invite `manager` signs for `program`,
