@@ -181,4 +181,20 @@ fn audit_verify_catches_every_alteration() {
                 && r.contains("not enrolled through a manager")),
         "{f:?}"
     );
+
+    // A malformed acknowledgement (of a report already failing for its
+    // signer) adds no second failure: the report is still listed, not
+    // "gone".
+    db.execute(
+        "UPDATE reports SET acknowledgement = X'00' WHERE id = ?1",
+        [id(&reports[2])],
+    )
+    .unwrap();
+    let f = failures(&auditor);
+    let about: Vec<_> = f
+        .iter()
+        .filter(|(w, _)| *w == format!("report {}", reports[2]))
+        .collect();
+    assert_eq!(about.len(), 1, "{f:?}");
+    assert!(!about[0].1.contains("gone"), "{f:?}");
 }

@@ -133,6 +133,9 @@ fn send_batches(
 struct Checked {
     failures: Vec<(String, String)>,
     seen: Vec<Seen>,
+    /// Every report listed, also those whose acknowledgement does not
+    /// decode (already failed): they are not "gone".
+    listed: std::collections::BTreeSet<ReportId>,
     reports: usize,
     tombstones: usize,
     ciphertext_bytes: u64,
@@ -335,6 +338,7 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                     for (entry, result) in results {
                         c.reports += 1;
                         c.seen.extend(seen(entry));
+                        c.listed.insert(ReportId::from_bytes(entry.report));
                         match result {
                             Ok(bytes) => c.ciphertext_bytes += bytes,
                             Err(e) => {
@@ -367,7 +371,14 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
     // never skipped because its entries were "seen".
     let matched = match &log {
         Some(log) => {
-            let m = audit_match::check(&client, &pins, log, &chains, checked.seen, cursor)?;
+            let m = audit_match::check(
+                &client,
+                &pins,
+                log,
+                &chains,
+                (checked.seen, &checked.listed),
+                cursor,
+            )?;
             if failures.is_empty() && m.failures.is_empty() {
                 state.audit = Some(log.memory(m.cursor, now()));
                 ctx.home.save(&state)?;

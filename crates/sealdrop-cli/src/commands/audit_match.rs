@@ -60,7 +60,7 @@ pub fn check(
     (log_key, origin): &([u8; 32], String),
     log: &LogView,
     chains: &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
-    mut seen: Vec<Seen>,
+    (mut seen, listed_ids): (Vec<Seen>, &BTreeSet<ReportId>),
     cursor: u64,
 ) -> Result<Matched> {
     let mut m = Matched {
@@ -230,7 +230,7 @@ pub fn check(
         }
         m.cursor = row.seq;
     }
-    for (report, a) in &accepted {
+    for (report, a) in accepted.iter().filter(|(r, _)| !listed_ids.contains(r)) {
         m.failures.push((
             format!("report {report}"),
             format!(
