@@ -334,11 +334,7 @@ fn a_handover_that_would_not_be_true_is_never_written() {
 
     // A server refuses to serve a handover to another log than its own.
     std::fs::copy(good.join("log-handover"), bare.join("log-handover")).unwrap();
-    let serve = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
-        .arg(&bare)
-        .output()
-        .unwrap();
+    let serve = serve_refused(&bare);
     assert!(!serve.status.success());
     assert!(String::from_utf8_lossy(&serve.stderr).contains("belongs elsewhere"));
     let served = TestServer::start_on(&good, &[]);

@@ -66,11 +66,7 @@ fn init_invite_and_their_refusals() {
 
     // The log key must stay private.
     std::fs::set_permissions(data.join("log-key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let serve = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let serve = serve_refused(&data);
     assert!(!serve.status.success());
     assert!(String::from_utf8_lossy(&serve.stderr).contains("chmod 600"));
 }

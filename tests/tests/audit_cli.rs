@@ -18,17 +18,7 @@ fn failures(auditor: &Staff) -> Vec<(String, String)> {
     let out = auditor.run(&["audit", "verify", "--full", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    let list: Vec<(String, String)> = v["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["item"].as_str().unwrap().to_owned(),
-                f["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let list = failure_pairs(&v["failures"], "item");
     assert_eq!(out.status.code(), Some(if list.is_empty() { 0 } else { 2 }));
     list
 }

@@ -89,7 +89,7 @@ impl World {
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-        let failures = pairs(&v["failures"], "item");
+        let failures = failure_pairs(&v["failures"], "item");
         assert_eq!(
             out.status.code(),
             Some(if failures.is_empty() { 0 } else { 2 }),
@@ -109,7 +109,7 @@ impl World {
             v["offline"].as_array().unwrap().is_empty(),
             "the server was reachable: {v}"
         );
-        let failures = pairs(&v["failures"], "report");
+        let failures = failure_pairs(&v["failures"], "report");
         assert_eq!(out.status.success(), failures.is_empty(), "{v}");
         failures
     }
@@ -149,19 +149,6 @@ fn id(report: &str) -> Vec<u8> {
         .unwrap()
         .as_bytes()
         .to_vec()
-}
-
-fn pairs(list: &Value, key: &str) -> Vec<(String, String)> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f[key].as_str().unwrap().to_owned(),
-                f["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn only(failures: &[(String, String)], item: &str, says: &str) {
@@ -331,23 +318,7 @@ fn an_honest_server_refuses_to_serve_a_log_that_contradicts_what_it_signed() {
     w.server.stop_gracefully();
     assert!(w.server.data.join("log-head").exists());
     // The server must refuse at once; one that starts is killed and failed.
-    let serve = |w: &World| {
-        let mut child = std::process::Command::new(bin("sealdrop-server"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--data"])
-            .arg(&w.server.data)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        for _ in 0..300 {
-            if child.try_wait().unwrap().is_some() {
-                return child.wait_with_output().unwrap();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        panic!("the server started on a log that contradicts the head it signed");
-    };
+    let serve = |w: &World| serve_refused(&bin("sealdrop-server"), &w.server.data);
     // Truncated: fewer entries than it signed.
     let last = w.accepted_leaf(&w.reports[2]);
     let kept: Vec<(i64, Vec<u8>)> = {

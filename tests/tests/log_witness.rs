@@ -24,20 +24,6 @@ fn auditor(server: &Server, name: &str) -> Staff {
     a
 }
 
-fn failures(v: &serde_json::Value) -> Vec<(String, String)> {
-    v["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["item"].as_str().unwrap().to_owned(),
-                f["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn verify_with(a: &Staff, trust: &str) -> (Option<i32>, Vec<(String, String)>) {
     let out = a.run(&[
         "audit",
@@ -50,7 +36,7 @@ fn verify_with(a: &Staff, trust: &str) -> (Option<i32>, Vec<(String, String)>) {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code(), failures(&v))
+    (out.status.code(), failure_pairs(&v["failures"], "item"))
 }
 
 #[test]

@@ -347,3 +347,24 @@ pub fn snapshot(d: &Deployment) -> String {
         a.audit_releases(None).unwrap().items,
     )
 }
+
+/// Runs `serve` on `data`, expecting it to refuse at once: its output. A
+/// server that starts instead is killed and the test fails, rather than
+/// waiting for it forever.
+pub fn serve_refused(data: &Path) -> Output {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the server started where it should have refused");
+}

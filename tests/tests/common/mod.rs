@@ -371,3 +371,38 @@ pub fn grant(manager: &Staff, program: &str, to: &str, fingerprint: &str) -> ser
         fingerprint,
     ])
 }
+
+/// Runs `serve` on `data`, expecting it to refuse at once: its output. A
+/// server that starts instead is killed and the test fails, rather than
+/// waiting for it forever.
+pub fn serve_refused(bin: &Path, data: &Path) -> Output {
+    let mut child = Command::new(bin)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the server started where it should have refused");
+}
+
+/// The `(key, reason)` pairs of a `--json` output's failure list.
+pub fn failure_pairs(list: &serde_json::Value, key: &str) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f[key].as_str().unwrap().to_owned(),
+                f["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
