@@ -219,6 +219,55 @@ impl Decode for PersonId {
     }
 }
 
+/// 160 bits as ten groups of five decimal digits, each group one big-endian
+/// 16-bit word: the form people read aloud and compare out of band.
+fn digit_groups(bytes: &[u8; 20]) -> impl Iterator<Item = u16> + '_ {
+    bytes
+        .chunks_exact(2)
+        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+}
+
+fn digit_text(bytes: &[u8; 20]) -> String {
+    let text: Vec<String> = digit_groups(bytes).map(|g| format!("{g:05}")).collect();
+    text.join(" ")
+}
+
+/// Reads ten groups of five digits (spaces optional: fifty digits in a row
+/// also do), each at most 65535.
+fn parse_digit_groups(text: &str) -> Result<[u8; 20], IdParseError> {
+    let groups: Vec<&str> = text.split_whitespace().collect();
+    let words: Vec<u16> = if groups.len() == 10 {
+        groups
+            .iter()
+            .map(|g| {
+                if g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()) {
+                    g.parse::<u16>().map_err(|_| IdParseError::BadFingerprint)
+                } else {
+                    Err(IdParseError::BadFingerprint)
+                }
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() != 50 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdParseError::BadFingerprint);
+        }
+        (0..10)
+            .map(|i| {
+                digits
+                    .get(i * 5..i * 5 + 5)
+                    .and_then(|g| g.parse::<u16>().ok())
+                    .ok_or(IdParseError::BadFingerprint)
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut bytes = [0u8; 20];
+    for (chunk, word) in bytes.chunks_exact_mut(2).zip(words) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    Ok(bytes)
+}
+
 /// A [`PersonId`] as ten groups of five decimal digits (each group one
 /// big-endian 16-bit word), all 160 bits: the form people compare out of band
 /// before `grant --fingerprint`.
@@ -226,17 +275,10 @@ impl Decode for PersonId {
 pub struct Fingerprint(PersonId);
 
 impl Fingerprint {
-    fn groups(&self) -> impl Iterator<Item = u16> + '_ {
-        self.0
-            .0
-            .chunks_exact(2)
-            .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
-    }
-
     /// The first four groups (64 bits): enough to recognise a person in a
     /// list, not enough to authenticate them. Never accepted as input.
     pub fn short(&self) -> String {
-        self.groups()
+        digit_groups(&self.0.0)
             .take(4)
             .map(|g| format!("{g:05}"))
             .collect::<Vec<_>>()
@@ -253,44 +295,45 @@ impl Fingerprint {
         if let Ok(id) = text.parse::<PersonId>() {
             return Ok(Self(id));
         }
-        let groups: Vec<&str> = text.split_whitespace().collect();
-        let words: Vec<u16> = if groups.len() == 10 {
-            groups
-                .iter()
-                .map(|g| {
-                    if g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()) {
-                        g.parse::<u16>().map_err(|_| IdParseError::BadFingerprint)
-                    } else {
-                        Err(IdParseError::BadFingerprint)
-                    }
-                })
-                .collect::<Result<_, _>>()?
-        } else {
-            let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            if digits.len() != 50 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(IdParseError::BadFingerprint);
-            }
-            (0..10)
-                .map(|i| {
-                    digits
-                        .get(i * 5..i * 5 + 5)
-                        .and_then(|g| g.parse::<u16>().ok())
-                        .ok_or(IdParseError::BadFingerprint)
-                })
-                .collect::<Result<_, _>>()?
-        };
-        let mut bytes = [0u8; 20];
-        for (chunk, word) in bytes.chunks_exact_mut(2).zip(words) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        Ok(Self(PersonId(bytes)))
+        parse_digit_groups(text).map(|bytes| Self(PersonId(bytes)))
     }
 }
 
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text: Vec<String> = self.groups().map(|g| format!("{g:05}")).collect();
-        f.write_str(&text.join(" "))
+        f.write_str(&digit_text(&self.0.0))
+    }
+}
+
+/// The first 160 bits of a program descriptor's hash, as ten groups of five
+/// digits: what a manager reads to a new reviewer, manager or auditor so that
+/// they pin the program from something confirmed out of band, never from
+/// the first chain a server shows them. Because every version names the
+/// hash of the one before, confirming any version confirms the whole chain
+/// up to it, genesis included.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DescriptorFingerprint([u8; 20]);
+
+impl DescriptorFingerprint {
+    /// The fingerprint of a descriptor hash (`descriptor::hash_of`).
+    pub fn of_hash(hash: &hash::Digest) -> Self {
+        let mut bytes = [0u8; 20];
+        bytes.copy_from_slice(&hash[..20]);
+        Self(bytes)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, IdParseError> {
+        parse_digit_groups(text).map(Self)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+}
+
+impl fmt::Display for DescriptorFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&digit_text(&self.0))
     }
 }
 

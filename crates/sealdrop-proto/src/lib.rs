@@ -19,5 +19,5 @@ pub mod signed;
 #[cfg(test)]
 mod test_rng;
 
-pub use ids::{Fingerprint, PersonId, ProgramId, ReportId};
+pub use ids::{DescriptorFingerprint, Fingerprint, PersonId, ProgramId, ReportId};
 pub use keys::{KnownIdentities, PublicIdentity, SecretIdentity, SignatureError};

@@ -22,7 +22,7 @@ use common::TestRng;
 use data_encoding::HEXLOWER;
 use sealdrop_proto::codec::{Decode, Encode};
 use sealdrop_proto::descriptor::{
-    DescriptorChain, DescriptorError, ProgramDescriptor, SignedDescriptor,
+    DescriptorChain, DescriptorError, ProgramDescriptor, SignedDescriptor, hash_of,
 };
 use sealdrop_proto::hash::questionnaire_digest;
 use sealdrop_proto::invite::{
@@ -36,7 +36,7 @@ use sealdrop_proto::report::{
     SignedGrant,
 };
 use sealdrop_proto::signed::Signed;
-use sealdrop_proto::{ProgramId, PublicIdentity, SecretIdentity};
+use sealdrop_proto::{DescriptorFingerprint, ProgramId, PublicIdentity, SecretIdentity};
 
 const T0: u64 = 1_790_000_000;
 
@@ -204,10 +204,20 @@ fn generate() -> Vec<Vector> {
     let c = cast(seed);
     out.push(Vector {
         name: "program-descriptor",
-        tests: "a chain of signed<descriptor> v1 (genesis) and v2 (adds a recipient), signed by the manager",
+        tests: "a chain of signed<descriptor> v1 (genesis) and v2 (adds a recipient), signed by the manager; v2's hash and the descriptor fingerprint read out to confirm it",
         expect: "valid",
         seed,
-        fields: vec![("v1", c.v1.to_bytes()), ("v2", c.v2.to_bytes())],
+        fields: vec![
+            ("v1", c.v1.to_bytes()),
+            ("v2", c.v2.to_bytes()),
+            ("v2_hash", hash_of(&c.v2).to_vec()),
+            (
+                "v2_fingerprint_text",
+                DescriptorFingerprint::of_hash(&hash_of(&c.v2))
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ],
     });
     out.push(Vector {
         name: "program-descriptor-rollback",
@@ -406,6 +416,13 @@ fn check(name: &str, f: &BTreeMap<String, Vec<u8>>) -> String {
         "program-descriptor" | "program-descriptor-rollback" | "program-descriptor-non-manager" => {
             let mut chain =
                 DescriptorChain::verify_from_genesis([descriptor("v1"), descriptor("v2")]).unwrap();
+            if name == "program-descriptor" {
+                let v2 = descriptor("v2");
+                assert_eq!(&hash_of(&v2)[..], &get("v2_hash")[..]);
+                let fp = DescriptorFingerprint::parse(&text("v2_fingerprint_text")).unwrap();
+                assert_eq!(fp, DescriptorFingerprint::of_hash(&hash_of(&v2)));
+                assert_eq!(&fp.as_bytes()[..], &get("v2_hash")[..20]);
+            }
             let r = match name {
                 "program-descriptor" => Ok(()),
                 "program-descriptor-rollback" => chain.accept([descriptor("v1")]).map(|_| ()),
