@@ -60,6 +60,32 @@ fn audit_verify_catches_every_alteration() {
         "--token",
         &operator_token(&server, "auditor"),
     ]);
+    // Programs are pinned only from what a manager confirms out of band:
+    // the first run names the program and its genesis manager, and fails.
+    let unconfirmed = auditor.run(&["audit", "verify", "--json"]);
+    assert_eq!(unconfirmed.status.code(), Some(2));
+    let listed: serde_json::Value = serde_json::from_slice(&unconfirmed.stdout).unwrap();
+    let failed = failure_pairs(&listed["failures"], "item");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, format!("program {program}"));
+    let ada_fp = ada.json(&["program", "show", &program])["managers"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        failed[0].1.contains("not confirmed") && failed[0].1.contains(&ada_fp),
+        "{failed:?}"
+    );
+    // A wrong fingerprint confirms nothing.
+    let refused = auditor.fails(&[
+        "audit",
+        "trust",
+        &program,
+        "--descriptor",
+        "12345 12345 12345 12345 12345 12345 12345 12345 12345 12345",
+    ]);
+    assert!(refused.contains("fingerprint"), "{refused}");
+    auditor_confirms(&auditor, &ada, &program);
     let first = auditor.json(&["audit", "verify"]);
     assert_eq!(first["reports"], 4);
     assert!(first["ciphertext_bytes"].as_u64().unwrap() > 0);

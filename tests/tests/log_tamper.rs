@@ -52,6 +52,7 @@ impl World {
         world
             .auditor
             .json(&["enroll", "--server", &world.server.url, "--token", &token]);
+        auditor_confirms(&world.auditor, &world.ada, &world.program);
         let (clean, summary) = world.audit(&[]);
         assert!(clean.is_empty(), "{clean:?}");
         assert_eq!(summary["reports"], 3);

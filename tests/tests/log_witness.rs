@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use sealdrop_proto::SecretIdentity;
 
-fn auditor(server: &Server, name: &str) -> Staff {
+fn auditor(server: &Server, name: &str, manager: &Staff, program: &str) -> Staff {
     let a = Staff::new(&format!("{name} passphrase"));
     a.json(&["keygen", "--name", name]);
     a.json(&[
@@ -21,6 +21,7 @@ fn auditor(server: &Server, name: &str) -> Staff {
         "--token",
         &operator_token(server, "auditor"),
     ]);
+    auditor_confirms(&a, manager, program);
     a
 }
 
@@ -70,7 +71,7 @@ fn witnesses_catch_a_server_showing_another_history() {
     }
 
     // The checkpoint as printed: a C2SP note under the pinned origin.
-    let witness = auditor(&server, "Witness");
+    let witness = auditor(&server, "Witness", &ada, &program);
     let printed = witness.run(&["audit", "checkpoint"]);
     assert!(printed.status.success());
     let note = String::from_utf8(printed.stdout).unwrap();
@@ -84,12 +85,12 @@ fn witnesses_catch_a_server_showing_another_history() {
         cosigned["witness"].as_str().unwrap(),
         cosigned["key"].as_str().unwrap()
     );
-    let newcomer = auditor(&server, "Newcomer");
+    let newcomer = auditor(&server, "Newcomer", &ada, &program);
     // A second witness cosigns later, at a larger size: both vouch, and
     // a client can require both (each witness's newest is served).
     let (shopper2, key2) = new_shopper(&server, &ada, &program);
     submit(&shopper2, &key2, &program, b"{\"n\":9}", &[]);
-    let second = auditor(&server, "Second");
+    let second = auditor(&server, "Second", &ada, &program);
     let cosigned2 = second.json(&["audit", "witness"]);
     assert!(cosigned2["size"].as_u64() > cosigned["size"].as_u64());
     let trust2 = format!(
@@ -147,7 +148,7 @@ fn witnesses_catch_a_server_showing_another_history() {
         stranger.id(),
         data_encoding::BASE64.encode(stranger.signing().verifying_key().as_bytes())
     );
-    let (code, f) = verify_with(&auditor(&server, "Other"), &fake);
+    let (code, f) = verify_with(&auditor(&server, "Other", &ada, &program), &fake);
     assert_eq!(code, Some(2));
     assert!(f[0].1.contains("do not vouch"), "{f:?}");
 
@@ -177,7 +178,7 @@ fn witnesses_catch_a_server_showing_another_history() {
     );
     // A newcomer sees a self-consistent log, but not the one the witness
     // cosigned.
-    let late = auditor(&server, "Late");
+    let late = auditor(&server, "Late", &ada, &program);
     let (code, f) = verify_with(&late, &trust);
     assert_eq!(code, Some(2), "{f:?}");
     assert!(

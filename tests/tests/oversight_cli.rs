@@ -26,7 +26,7 @@ fn who_can_read_what_and_bursts_of_fetching() {
         .unwrap()
         .to_owned();
     let (rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
-    ada.json(&[
+    let granted = ada.json(&[
         "grant",
         "--program",
         &program,
@@ -35,6 +35,7 @@ fn who_can_read_what_and_bursts_of_fetching() {
         "--fingerprint",
         &rita_fp,
     ]);
+    confirm(&rita, &program, &granted);
 
     let access = ada.json(&["access", "--program", &program]);
     let readers = access[0]["readers"].as_array().unwrap();

@@ -142,6 +142,7 @@ fn managers_grants_and_revocation() {
 
     let granted = grant(&ada, &program, &rita_id, &rita_fp);
     assert_eq!(granted["rewrapped"], 2);
+    confirm(&rita, &program, &granted);
     assert_eq!(
         rita.json(&["inbox"]).as_array().unwrap().len(),
         2,

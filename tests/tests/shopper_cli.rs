@@ -234,7 +234,8 @@ fn grants_and_revocations_between_sealing_and_sending_are_rewrapped() {
         sam.json(&["submit", first.to_str().unwrap(), "--offline"])["status"],
         "queued"
     );
-    grant(&ada, &program, &rita_id, &rita_fp);
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
     let synced = sam.json(&["sync"]);
     assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
     assert_eq!(

@@ -161,9 +161,24 @@ pub enum ProgramCommand {
     /// The programs you can see.
     #[command(after_help = "Example:\n  sealdrop program list --json")]
     List,
-    /// A program's current descriptor, verified from version 1.
+    /// A program's current descriptor, verified from version 1, its
+    /// fingerprint, and whether you confirmed the program.
     #[command(after_help = "Example:\n  sealdrop program show sdp…")]
     Show { program: String },
+    /// Confirm a program from the descriptor fingerprint its manager read
+    /// to you (grant and `managers add` print it). Until you do, nothing of
+    /// the program is decrypted, exported, granted or signed on this laptop:
+    /// a server could otherwise show you a program it made up under the
+    /// same ID.
+    #[command(
+        after_help = "Example:\n  sealdrop program trust sdp… --descriptor \"12345 67890 …\"\n\nAsk for the fingerprint by phone or in person, not by a message the\nserver could carry."
+    )]
+    Trust {
+        program: String,
+        /// The descriptor fingerprint: ten groups of five digits.
+        #[arg(long, value_name = "FINGERPRINT")]
+        descriptor: String,
+    },
     /// Add or list managers.
     #[command(subcommand)]
     Managers(ManagersCommand),
@@ -221,6 +236,16 @@ pub enum AuditCommand {
         full: bool,
         #[command(flatten)]
         witnesses: WitnessArgs,
+    },
+    /// Confirm a program for your audits from the descriptor fingerprint a
+    /// manager of it read to you; `audit verify` names every program you
+    /// have not confirmed, and fails until you do.
+    #[command(after_help = "Example:\n  sealdrop audit trust sdp… --descriptor \"12345 67890 …\"")]
+    Trust {
+        program: String,
+        /// The descriptor fingerprint: ten groups of five digits.
+        #[arg(long, value_name = "FINGERPRINT")]
+        descriptor: String,
     },
     /// Print the server's current checkpoint (a C2SP signed note), verified
     /// under the log key you pinned.

@@ -10,6 +10,7 @@ use sealdrop_api::{B64, Role};
 use sealdrop_keystore::{Keystore, read_private, write_private};
 use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::ProgramId;
+use sealdrop_verify::Anchor;
 use serde::{Deserialize, Serialize};
 
 /// What this person's CLI remembers between runs.
@@ -39,12 +40,54 @@ pub struct State {
     /// one, or one that does not chain from it, is refused.
     #[serde(default)]
     pub programs: BTreeMap<String, B64>,
+    /// The descriptor version of each program that this person confirmed
+    /// out of band (its fingerprint, read to them by a manager; or the
+    /// version 1 they created). Every chain used must contain it. Pins in
+    /// `programs` without an entry here were trusted on first use.
+    #[serde(default)]
+    pub confirmed: BTreeMap<String, ConfirmedVersion>,
     /// Where `fetch` last wrote reports: `export` reads from there.
     #[serde(default)]
     pub fetched_to: Option<PathBuf>,
 }
 
+/// A descriptor version confirmed out of band: its number and full hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfirmedVersion {
+    pub version: u64,
+    pub hash: B64,
+}
+
 impl State {
+    /// What this person confirmed of `program`, if anything.
+    pub fn anchor(&self, program: &ProgramId) -> Result<Option<Anchor>> {
+        self.confirmed
+            .get(&program.to_string())
+            .map(|c| {
+                let hash = c
+                    .hash
+                    .0
+                    .as_slice()
+                    .try_into()
+                    .context("a confirmed descriptor hash in the state file is damaged")?;
+                Ok(Anchor {
+                    version: c.version,
+                    hash,
+                })
+            })
+            .transpose()
+    }
+
+    pub fn confirm(&mut self, program: &ProgramId, anchor: &Anchor) {
+        self.confirmed.insert(
+            program.to_string(),
+            ConfirmedVersion {
+                version: anchor.version,
+                hash: B64(anchor.hash.to_vec()),
+            },
+        );
+    }
+
     pub fn pinned(&self, program: &ProgramId) -> Result<Option<SignedDescriptor>> {
         self.programs
             .get(&program.to_string())

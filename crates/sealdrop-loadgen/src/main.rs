@@ -599,6 +599,7 @@ fn main() -> Result<()> {
             &server.url,
             // Prefilled reports belong to the organisation made for them.
             (args.prefill > 0).then_some(PREFILL_ORG),
+            &f.descriptor,
             then.as_ref().map(|m| m as &dyn Fn() -> Result<()>),
         )?;
         (Some(first), second)
@@ -749,6 +750,7 @@ fn audit_run(
     data: &Path,
     url: &str,
     org: Option<&str>,
+    descriptor: &SignedDescriptor,
     more: Option<&dyn Fn() -> Result<()>>,
 ) -> Result<(AuditRun, Option<AuditRun>)> {
     let cli = server_bin.with_file_name("sealdrop");
@@ -784,6 +786,19 @@ fn audit_run(
         url,
         "--token",
         token["token"].as_str().context("no token")?,
+    ])?;
+    // The auditor confirms the program from its descriptor fingerprint, as
+    // its manager would read it out.
+    let fingerprint = sealdrop_proto::DescriptorFingerprint::of_hash(
+        &sealdrop_proto::descriptor::hash_of(descriptor),
+    )
+    .to_string();
+    run(&[
+        "audit",
+        "trust",
+        &descriptor.unverified_body().program_id.to_string(),
+        "--descriptor",
+        &fingerprint,
     ])?;
     let t = Instant::now();
     run(&["program", "list"])?;
@@ -890,9 +905,16 @@ fn manager_home(url: &str, f: &Fixture) -> Result<(tempfile::TempDir, PathBuf)> 
         sealdrop_keystore::KdfParams::MIN,
     )?;
     keystore.write_new(&dir.join("keystore.json"))?;
+    // The manager created the program: its version 1 is confirmed.
+    let confirmed = serde_json::json!({
+        f.descriptor.unverified_body().program_id.to_string(): {
+            "version": 1,
+            "hash": sealdrop_api::B64(sealdrop_proto::descriptor::hash_of(&f.descriptor).to_vec()),
+        }
+    });
     sealdrop_keystore::write_private(
         &dir.join("state.json"),
-        serde_json::json!({"server": url, "role": "manager"})
+        serde_json::json!({"server": url, "role": "manager", "confirmed": confirmed})
             .to_string()
             .as_bytes(),
     )?;

@@ -9,7 +9,7 @@ use sealdrop_proto::log::entry::LogEntry;
 use sealdrop_proto::log::merkle::verify_consistency;
 use thiserror::Error;
 
-use crate::digests;
+use sealdrop_api::B64;
 
 /// Why the server's word about its log is refused.
 #[derive(Debug, Error)]
@@ -57,7 +57,7 @@ pub fn included(
             proof: proof.tree_size,
         });
     }
-    let path = digests(&proof.path).map_err(|e| LogCheckError::Malformed(e.to_string()))?;
+    let path = digests(&proof.path)?;
     InclusionProof {
         leaf_index: proof.leaf_index,
         tree_size: proof.tree_size,
@@ -85,4 +85,15 @@ pub fn extends(old: &Checkpoint, new: &Checkpoint, path: &[[u8; 32]]) -> Result<
             new: new.size(),
         }
     })
+}
+
+/// The hashes of a proof path, each exactly 32 bytes.
+pub fn digests(path: &[B64]) -> Result<Vec<[u8; 32]>, LogCheckError> {
+    path.iter()
+        .map(|h| {
+            h.0.as_slice()
+                .try_into()
+                .map_err(|_| LogCheckError::Malformed("a proof hash is not 32 bytes".into()))
+        })
+        .collect()
 }

@@ -276,9 +276,14 @@ pub fn example_report() -> Vec<u8> {
 /// A person who ran `keygen` and `enroll` with `token`: them, their ID and
 /// their fingerprint.
 pub fn enrolled(server: &Server, name: &str, token: &str) -> (Staff, String, String) {
+    enrolled_via(&server.url, name, token)
+}
+
+/// [`enrolled`] through `url`: the server's, or a lying proxy's in front of it.
+pub fn enrolled_via(url: &str, name: &str, token: &str) -> (Staff, String, String) {
     let p = Staff::new(&format!("{name} passphrase"));
     let keys = p.json(&["keygen", "--name", name]);
-    p.json(&["enroll", "--server", &server.url, "--token", token]);
+    p.json(&["enroll", "--server", url, "--token", token]);
     (
         p,
         keys["id"].as_str().unwrap().to_owned(),
@@ -370,6 +375,32 @@ pub fn grant(manager: &Staff, program: &str, to: &str, fingerprint: &str) -> ser
         "--fingerprint",
         fingerprint,
     ])
+}
+
+/// `reader` confirms `program` from the descriptor fingerprint that a
+/// grant or `managers add` printed (`granted`), as they would once the
+/// manager read it to them.
+pub fn confirm(reader: &Staff, program: &str, granted: &serde_json::Value) {
+    reader.json(&[
+        "program",
+        "trust",
+        program,
+        "--descriptor",
+        granted["descriptor_fingerprint"].as_str().unwrap(),
+    ]);
+}
+
+/// `auditor` confirms `program` for their audits from the descriptor
+/// fingerprint `manager` reads them.
+pub fn auditor_confirms(auditor: &Staff, manager: &Staff, program: &str) {
+    let shown = manager.json(&["program", "show", program]);
+    auditor.json(&[
+        "audit",
+        "trust",
+        program,
+        "--descriptor",
+        shown["fingerprint"].as_str().unwrap(),
+    ]);
 }
 
 /// Runs `serve` on `data`, expecting it to refuse at once: its output. A

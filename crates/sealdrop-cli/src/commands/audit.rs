@@ -22,7 +22,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::{AuditEnrolment, Role, bulk};
 use sealdrop_client::Client;
 use sealdrop_proto::codec::Decode as _;
-use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
+use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use sealdrop_proto::invite::{SignedEnrolment, SignedInvite, verify_shopper_chain};
 use sealdrop_proto::keys::{KnownIdentities, PublicIdentity};
@@ -227,12 +227,33 @@ fn seen(entry: &bulk::Entry) -> Option<Seen> {
     })
 }
 
+/// What an auditor is told of a program they have not confirmed: who its
+/// genesis names as managers, to compare out of band.
+fn unconfirmed(chain: &sealdrop_verify::ProgramAuthority) -> String {
+    let genesis = chain.versions().first().map(|g| g.unverified_body());
+    let managers: Vec<String> = genesis
+        .map(|g| {
+            g.managers
+                .iter()
+                .map(|m| format!("{} ({})", m.id(), m.id().fingerprint()))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "not confirmed on this laptop: its version 1 names as managers {}. Check with one of them, out loud, and ask for the descriptor fingerprint, then run `sealdrop audit trust {} --descriptor \"FINGERPRINT\"`",
+        managers.join(", "),
+        chain.program()
+    )
+}
+
 pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Result<usize> {
     let (mut state, _, client) = ctx.connect()?;
     if state.role != Some(Role::Auditor) {
         bail!(
-            "audit verify is for auditors (you enrolled as {:?})",
-            state.role
+            "audit verify is for auditors; this home is enrolled as {}",
+            state
+                .role
+                .map_or_else(|| "nobody yet".to_owned(), |r| r.to_string())
         );
     }
     let mut failures: Vec<(String, String)> = Vec::new();
@@ -268,18 +289,37 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
         _ => 0,
     };
 
-    // Programs: every chain from version 1.
+    // Programs: every chain from version 1, extending what this auditor
+    // pinned, and confirmed out of band.
     let mut chains = BTreeMap::new();
-    for p in client.programs()? {
-        let id: ProgramId = p.program.parse()?;
-        let versions = client.descriptors(&id)?;
-        match DescriptorChain::verify_from_genesis(versions.iter().cloned()) {
-            Ok(_) => {
-                chains.insert(id, versions);
+    let listed: Vec<ProgramId> = client
+        .programs()?
+        .iter()
+        .map(|p| p.program.parse())
+        .collect::<Result<_, _>>()
+        .context("the server listed a malformed program ID")?;
+    for id in &listed {
+        match super::program::authority(&client, &mut state, id) {
+            Ok(chain) => {
+                if !chain.is_confirmed() {
+                    failures.push((format!("program {id}"), unconfirmed(&chain)));
+                }
+                chains.insert(*id, chain.versions().to_vec());
             }
-            Err(e) => failures.push((format!("program {id}"), format!("descriptor chain: {e}"))),
+            Err(e) => failures.push((format!("program {id}"), format!("{e:#}"))),
         }
     }
+    for pinned in state.programs.keys() {
+        if !listed.iter().any(|id| id.to_string() == *pinned) {
+            failures.push((
+                format!("program {pinned}"),
+                "the server no longer lists a program this auditor pinned: it hid the program"
+                    .into(),
+            ));
+        }
+    }
+    // The pins hold whatever the verdict: the next run compares with them.
+    ctx.home.save(&state)?;
 
     // People: every shopper chains to a manager's invite.
     let people = all_pages(|after| Ok(client.audit_enrolments(after)?))?;

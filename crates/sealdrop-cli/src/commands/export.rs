@@ -11,7 +11,7 @@ use sealdrop_questionnaire::Questionnaire;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::program::{parse_program, verified_current};
+use super::program::{confirmed_authority, parse_program};
 use crate::cli::ExportFormat;
 
 /// One CSV cell: formulas defused (a leading `= + - @`, tab or carriage
@@ -64,9 +64,12 @@ pub fn export(
         .context(
             "no fetched reports yet: run `sealdrop fetch --out DIR` first, or give --from DIR",
         )?;
-    let current = verified_current(&client, &mut state, &id)?;
+    // One verified chain for every questionnaire digest and for the
+    // current version.
+    let chain = confirmed_authority(&client, &mut state, &id)?;
     ctx.home.save(&state)?;
-    let versions = client.descriptors(&id)?;
+    let versions = chain.versions();
+    let current = chain.current_signed();
 
     // Each questionnaire the reports name, checked against a digest a
     // verified descriptor signs.

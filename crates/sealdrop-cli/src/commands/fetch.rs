@@ -9,53 +9,23 @@ use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow};
 use sealdrop_api::InboxEntry;
-use sealdrop_client::{Client, log_check};
-use sealdrop_proto::codec::Decode as _;
-use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
-use sealdrop_proto::ids::{ProgramId, ReportId};
-use sealdrop_proto::invite::{SignedEnrolment, SignedInvite, verify_shopper_chain};
+use sealdrop_client::Client;
+use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use sealdrop_proto::keys::{PublicIdentity, SecretIdentity};
-use sealdrop_proto::log::entry::LogEntry;
-use sealdrop_proto::messages::Acknowledgement;
-use sealdrop_proto::report::{Envelope, ReportRecord, SignedGrant, grant::verify_grant};
-use sealdrop_proto::signed::Signed;
+use sealdrop_verify::ProgramAuthority;
+use sealdrop_verify::release::{
+    self as verify, ReaderView, ReleaseError, VerifiedRelease, VerifiedShopper,
+};
 use serde_json::json;
 
 use super::Ctx;
-use super::program::parse_program;
+use super::program::{confirmed_authority, parse_program};
 use crate::pipeline::{ReadAhead, WriteBehind};
 
 /// Reports fetched at once.
 const FETCH_THREADS: usize = 4;
-
-/// Every verified descriptor version of a program, oldest first.
-struct Versions(Vec<SignedDescriptor>);
-
-impl Versions {
-    fn get(&self, version: u64) -> Result<&SignedDescriptor> {
-        usize::try_from(version)
-            .ok()
-            .and_then(|v| v.checked_sub(1))
-            .and_then(|i| self.0.get(i))
-            .ok_or_else(|| {
-                anyhow!("it names descriptor version {version}, which the chain does not have")
-            })
-    }
-}
-
-fn versions(
-    client: &Client,
-    state: &mut crate::home::State,
-    program: &ProgramId,
-) -> Result<Versions> {
-    let all = client.descriptors(program)?;
-    DescriptorChain::verify_from_genesis(all.iter().cloned())
-        .context("the program's descriptor chain does not verify")?;
-    super::program::verified_current(client, state, program)?;
-    Ok(Versions(all))
-}
 
 /// A file name from a report, made safe: no directories, no `..`, no
 /// control characters, not hidden, not empty.
@@ -102,54 +72,38 @@ fn private_dir(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))
 }
 
-/// Each shopper's chain, checked once per run: their enrolled key and the
-/// manager whose invite they used, or why the chain fails.
-type Shoppers =
-    std::sync::Mutex<BTreeMap<String, std::result::Result<(PublicIdentity, String), String>>>;
+/// Each shopper's chain, checked once per run (in the one verified chain
+/// of their program), or why it fails.
+pub type Shoppers =
+    std::sync::Mutex<BTreeMap<PersonId, std::result::Result<VerifiedShopper, String>>>;
 
-fn shopper_chain(
+pub fn shopper_chain(
     client: &Client,
     shopper: &PublicIdentity,
-    versions: &Versions,
+    authority: &ProgramAuthority,
     cache: &Shoppers,
-) -> Result<String> {
-    let id = shopper.id().to_string();
+) -> std::result::Result<VerifiedShopper, ReleaseError> {
+    let id = shopper.id();
     let cached = cache.lock().ok().and_then(|c| c.get(&id).cloned());
     let result = match cached {
         Some(r) => r,
         None => {
-            let r = (|| -> Result<(PublicIdentity, String)> {
-                let person = client.person(&shopper.id())?;
-                let (invite, enrolment) = match (person.invite, person.enrolment) {
-                    (Some(i), Some(e)) => (
-                        SignedInvite::from_bytes(&i.0)
-                            .context("the shopper's invite is malformed")?,
-                        SignedEnrolment::from_bytes(&e.0)
-                            .context("the shopper's enrolment is malformed")?,
-                    ),
-                    _ => bail!(
-                        "the shopper has no invite and enrolment: not enrolled through a manager"
-                    ),
-                };
-                let named = versions.get(invite.unverified_body().descriptor_version)?;
-                let (_, manager) =
-                    verify_shopper_chain(&enrolment, &invite, named).map_err(|e| {
-                        anyhow!("the shopper does not chain to a manager's invite: {e}")
-                    })?;
-                Ok((enrolment.unverified_body().shopper, manager.to_string()))
-            })()
-            .map_err(|e| format!("{e:#}"));
+            let r = match client.person(&id) {
+                Ok(person) => verify::shopper_chain(
+                    authority,
+                    person.invite.as_ref().map(|b| b.0.as_slice()),
+                    person.enrolment.as_ref().map(|b| b.0.as_slice()),
+                )
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the shopper's enrolment cannot be read: {e}")),
+            };
             if let Ok(mut c) = cache.lock() {
                 c.insert(id, r.clone());
             }
             r
         }
     };
-    let (enrolled, manager) = result.map_err(|e| anyhow!(e))?;
-    if enrolled != *shopper {
-        bail!("the report is signed by a key other than the enrolled pseudonym's");
-    }
-    Ok(manager)
+    result.map_err(ReleaseError::Chain)
 }
 
 /// Who is fetching, over which connection, trusting which log key and
@@ -165,7 +119,7 @@ struct Reader<'a> {
 fn fetch_one(
     reader: &Reader<'_>,
     entry: &InboxEntry,
-    versions: &Versions,
+    authority: &ProgramAuthority,
     shoppers: &Shoppers,
     out: &Path,
 ) -> Result<PathBuf> {
@@ -177,63 +131,34 @@ fn fetch_one(
     } = *reader;
     let report: ReportId = entry.report.parse().context("a malformed report ID")?;
     let release = client.release(&report)?;
-
-    // The shopper's signature, strictly, over H0, envelope hashes and digests.
-    let record = ReportRecord::from_bytes(&release.record.0)
-        .context("the report record is malformed")?
-        .verify()
-        .map_err(|_| anyhow!("the shopper's signature does not verify"))?;
-    let core = &record.header().core;
-    if core.report_id != report || core.program_id.to_string() != entry.program {
-        bail!("the record is for another report or program than the server listed");
-    }
-
-    // The shopper chains to a manager's invite.
-    let manager_id = shopper_chain(client, &core.shopper, versions, shoppers)?;
-
-    // My envelope: sealed by the shopper, or added by a manager's grant.
-    let envelope =
-        Envelope::from_bytes(&release.envelope.0).context("the envelope is malformed")?;
-    let granted_by = if record.is_signed_envelope(&envelope) {
-        None
-    } else {
-        let grant = release
-            .grant
-            .as_ref()
-            .ok_or_else(|| anyhow!("the envelope is neither signed by the shopper nor granted"))?;
-        let grant = SignedGrant::from_bytes(&grant.0).context("the grant record is malformed")?;
-        let version = versions.get(grant.unverified_body().descriptor_version)?;
-        let body = verify_grant(&grant, version.unverified_body())
-            .map_err(|e| anyhow!("the grant record does not verify: {e}"))?;
-        if !body.covers(&report, &envelope.hash()) {
-            bail!("the grant record does not name this envelope");
-        }
-        Some(grant.signer_key().to_owned())
-    };
-
     let (log_key, log_origin) = log;
-    // The server's acknowledgement names this report.
-    let ack = Signed::<Acknowledgement>::from_bytes(&release.acknowledgement.0)
-        .context("the acknowledgement is malformed")?;
-    let ack_body = ack
-        .verify_by_key(log_key)
-        .map_err(|_| anyhow!("the acknowledgement is not signed by the server's log key"))?;
-    if ack_body.sealed_report != record.record().hash() || ack_body.report_id != report {
-        bail!("the acknowledgement names another report");
-    }
-
-    // The log records this release to me: a release the server keeps out
-    // of its log is never decrypted.
-    let released = LogEntry::Released {
-        report,
-        person: me.id(),
-        at: release.released_at,
+    let view = ReaderView {
+        reader: &me.id(),
+        log_key,
+        log_origin,
+        authority,
     };
-    let checkpoint = log_check::included(&release.log, &released, log_origin, log_key)
-        .context("not decrypted: the server does not prove that its log records this release")?;
+    let verified = verify::verify_release(&view, &report, &release, |key| {
+        shopper_chain(client, key, authority, shoppers)
+    })
+    .map_err(|e| match e {
+        ReleaseError::ReleaseNotLogged(why) => anyhow!(
+            "not decrypted: the server does not prove that its log records this release: {why}"
+        ),
+        other => anyhow!(other),
+    })?;
     trusted
-        .vouch(client, log_key, log_origin, &checkpoint)
+        .vouch(client, log_key, log_origin, &verified.checkpoint)
         .map_err(|why| anyhow!("not decrypted: {why}"))?;
+    let VerifiedRelease {
+        record,
+        envelope,
+        granted_by,
+        acknowledgement: ack_body,
+        inviting_manager: manager_id,
+        ..
+    } = verified;
+    let core = &record.header().core;
 
     // Only now: decrypt, into a temporary folder.
     let key = record
@@ -323,7 +248,7 @@ pub fn fetch(
     ctx.home.save(&state)?;
     private_dir(out)?;
     let entries = client.inbox(program.as_ref(), None)?;
-    let mut chains: BTreeMap<String, Versions> = BTreeMap::new();
+    let mut chains: BTreeMap<String, ProgramAuthority> = BTreeMap::new();
     let (mut written, mut skipped) = (Vec::new(), 0usize);
     let mut failed = Vec::new();
     let mut todo = Vec::new();
@@ -334,7 +259,10 @@ pub fn fetch(
         }
         if !chains.contains_key(&entry.program) {
             let id: ProgramId = entry.program.parse()?;
-            chains.insert(entry.program.clone(), versions(&client, &mut state, &id)?);
+            chains.insert(
+                entry.program.clone(),
+                confirmed_authority(&client, &mut state, &id)?,
+            );
         }
         todo.push(entry);
     }
@@ -357,7 +285,7 @@ pub fn fetch(
                     let Some(entry) = todo.get(i) else { break };
                     progress.at(i + 1);
                     let result = match chains.get(&entry.program) {
-                        Some(versions) => fetch_one(&reader, entry, versions, &shoppers, out),
+                        Some(authority) => fetch_one(&reader, entry, authority, &shoppers, out),
                         None => Err(anyhow!("no verified chain for the program")),
                     };
                     if let Ok(mut r) = results.lock() {

@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result, bail};
 use sealdrop_proto::invite::{InviteBundle, ServerPins};
 use serde_json::json;
 
-use super::program::{parse_program, verified_current};
+use super::program::{confirmed_authority, parse_program};
 use super::{Ctx, now};
 
 pub fn staff(ctx: &Ctx) -> Result<()> {
@@ -48,7 +48,9 @@ pub fn shopper(ctx: &Ctx, program: &str, expires: &str) -> Result<()> {
     let id = parse_program(program)?;
     let valid_for = parse_duration(expires)?;
     let (mut state, me, client) = ctx.connect()?;
-    let current = verified_current(&client, &mut state, &id)?;
+    let current = confirmed_authority(&client, &mut state, &id)?
+        .current_signed()
+        .clone();
     ctx.home.save(&state)?;
     let info = client.server_info()?;
     let pins = ServerPins {

@@ -67,6 +67,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Program(ProgramCommand::Create(args)) => program::create(&ctx, &args),
         Command::Program(ProgramCommand::List) => program::list(&ctx),
         Command::Program(ProgramCommand::Show { program }) => program::show(&ctx, &program),
+        Command::Program(ProgramCommand::Trust {
+            program,
+            descriptor,
+        })
+        | Command::Audit(AuditCommand::Trust {
+            program,
+            descriptor,
+        }) => program::trust(&ctx, &program, &descriptor),
         Command::Program(ProgramCommand::Managers(ManagersCommand::Add {
             program,
             fingerprint,

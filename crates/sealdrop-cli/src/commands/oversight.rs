@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use sealdrop_api::Role;
 use sealdrop_proto::codec::Decode as _;
-use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
+use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::{PersonId, ProgramId};
 use sealdrop_proto::report::{ReportRecord, SignedGrant};
 use serde_json::json;
 
 use super::Ctx;
-use super::program::{parse_program, verified_current};
+use super::program::{authority, parse_program};
 
 pub fn shopper_list(ctx: &Ctx, program: &str) -> Result<()> {
     let id = parse_program(program)?;
@@ -55,14 +55,6 @@ pub fn shopper_revoke(ctx: &Ctx, program: &str, shopper: &str) -> Result<()> {
     Ok(())
 }
 
-/// The whole verified chain of a program.
-fn chain(client: &sealdrop_client::Client, id: &ProgramId) -> Result<Vec<SignedDescriptor>> {
-    let versions = client.descriptors(id)?;
-    DescriptorChain::verify_from_genesis(versions.iter().cloned())
-        .context("the program's descriptor chain does not verify")?;
-    Ok(versions)
-}
-
 /// For each current recipient: since when (the version, and its time,
 /// from which they have been on the list without a gap).
 fn readers_since(versions: &[SignedDescriptor]) -> Vec<(PersonId, u64, u64)> {
@@ -99,8 +91,7 @@ pub fn access(ctx: &Ctx, program: Option<&str>) -> Result<()> {
     };
     let mut out = Vec::new();
     for id in &ids {
-        let versions = chain(&client, id)?;
-        verified_current(&client, &mut state, id)?;
+        let versions = authority(&client, &mut state, id)?.versions().to_vec();
         let d = versions.last().map(|v| v.unverified_body().clone());
         let readers = readers_since(&versions);
         out.push(json!({
@@ -143,15 +134,16 @@ pub fn exposure(ctx: &Ctx, person: &str) -> Result<()> {
         .trim()
         .parse()
         .context("that is not a person ID (they start with `sd`)")?;
-    let (state, _, client) = ctx.connect()?;
+    let (mut state, _, client) = ctx.connect()?;
     if state.role != Some(Role::Auditor) {
         bail!("exposure reads every report's record: run it as an auditor");
     }
     let mut chains: BTreeMap<ProgramId, Vec<SignedDescriptor>> = BTreeMap::new();
     for p in client.programs()? {
         let id: ProgramId = p.program.parse()?;
-        chains.insert(id, chain(&client, &id)?);
+        chains.insert(id, authority(&client, &mut state, &id)?.versions().to_vec());
     }
+    ctx.home.save(&state)?;
     // Reports granted to them.
     let mut granted = std::collections::BTreeSet::new();
     let mut after = None;

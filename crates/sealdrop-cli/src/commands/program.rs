@@ -1,9 +1,10 @@
 //! `program create|list|show`.
 
 use anyhow::{Context as _, Result, bail};
-use sealdrop_proto::descriptor::{DescriptorChain, ProgramDescriptor, SignedDescriptor};
+use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor, hash_of};
 use sealdrop_proto::hash::questionnaire_digest;
-use sealdrop_proto::ids::ProgramId;
+use sealdrop_proto::ids::{DescriptorFingerprint, ProgramId};
+use sealdrop_verify::ProgramAuthority;
 use serde_json::json;
 
 use super::{Ctx, now};
@@ -53,8 +54,10 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
         .put_questionnaire(&first.unverified_body().program_id, &questionnaire)
         .context("the server refused the questionnaire")?;
     state.pin(&first);
-    ctx.home.save(&state)?;
     let id = first.unverified_body().program_id;
+    // The creator signed version 1 themselves: nothing to confirm.
+    state.confirm(&id, &sealdrop_verify::Anchor::of(&first));
+    ctx.home.save(&state)?;
     ctx.out.show(
         || {
             format!(
@@ -91,28 +94,108 @@ pub fn list(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Fetches the whole chain, verifies it from version 1, checks it extends
-/// what this laptop pinned, and pins the newest version.
-pub fn verified_current(
+/// The program's one chain: downloaded once, verified from version 1 as an
+/// extension of what this laptop pinned and containing the version the
+/// person confirmed (if they did); its newest version becomes the pin.
+/// Every later check of the command uses this same copy.
+pub fn authority(
     client: &sealdrop_client::Client,
     state: &mut State,
     program: &ProgramId,
-) -> Result<SignedDescriptor> {
-    let versions = client.descriptors(program)?;
-    let chain = DescriptorChain::verify_from_genesis(versions.iter().cloned())
-        .context("the server's descriptor chain does not verify")?;
-    if let Some(pinned) = state.pinned(program)? {
-        let v = pinned.unverified_body().version;
-        let held = versions.get(usize::try_from(v)?.saturating_sub(1));
-        if held != Some(&pinned) {
-            bail!(
-                "the server's chain does not contain version {v} as this laptop verified it: a rollback or a fork"
-            );
-        }
+) -> Result<ProgramAuthority> {
+    let offered = client.descriptors(program)?;
+    let authority = ProgramAuthority::verify(
+        program,
+        offered,
+        state.pinned(program)?.as_ref(),
+        state.anchor(program)?.as_ref(),
+    )?;
+    state.pin(authority.current_signed());
+    Ok(authority)
+}
+
+/// [`authority`], refusing a program the person has not confirmed out of
+/// band: nothing is decrypted, exported, granted or signed for it.
+pub fn confirmed_authority(
+    client: &sealdrop_client::Client,
+    state: &mut State,
+    program: &ProgramId,
+) -> Result<ProgramAuthority> {
+    let authority = authority(client, state, program)?;
+    authority.confirmed()?;
+    Ok(authority)
+}
+
+/// What a manager reads to the person they just added, so that the person
+/// pins the program from something confirmed out of band.
+pub fn confirmation_line(program: &ProgramId, descriptor: &SignedDescriptor) -> String {
+    let version = descriptor.unverified_body().version;
+    format!(
+        "Read them the program's descriptor fingerprint (version {version}):\n  {}\nThey confirm it once with:\n  sealdrop program trust {program} --descriptor \"{}\"",
+        fingerprint_of(descriptor),
+        fingerprint_of(descriptor)
+    )
+}
+
+pub fn fingerprint_of(descriptor: &SignedDescriptor) -> DescriptorFingerprint {
+    DescriptorFingerprint::of_hash(&hash_of(descriptor))
+}
+
+/// `program trust P --descriptor FP`: pins the program from the fingerprint
+/// a manager read out. A pin this laptop made on first use, before any
+/// confirmation, does not stand in the way (the server chose it), but a
+/// chain that differs from it is reported: the server showed a forged
+/// program before.
+pub fn trust(ctx: &Ctx, program: &str, fingerprint: &str) -> Result<()> {
+    let id = parse_program(program)?;
+    let fingerprint = DescriptorFingerprint::parse(fingerprint).context(
+        "that is not a descriptor fingerprint (ten groups of five digits, as the manager's grant printed it)",
+    )?;
+    let (mut state, _, client) = ctx.connect()?;
+    let offered = client.descriptors(&id)?;
+    let anchor = state.anchor(&id)?;
+    let pinned = state.pinned(&id)?;
+    // Checked against what was confirmed before, if anything; a pin only
+    // trusted on first use is compared but not relied on.
+    let chain = ProgramAuthority::verify(&id, offered, None, anchor.as_ref())?;
+    let new_anchor = chain.confirm(&fingerprint)?;
+    let earlier_pin_differs = pinned
+        .as_ref()
+        .is_some_and(|p| chain.hash_at(p.unverified_body().version) != Some(&hash_of(p)));
+    if earlier_pin_differs && anchor.is_some() {
+        bail!(
+            "the server's chain for program {id} does not contain the version this laptop verified before: the server forked the program; nothing was changed"
+        );
     }
-    let current = chain.current_signed().clone();
-    state.pin(&current);
-    Ok(current)
+    // The newer of the two confirmations is kept: the chain contains both.
+    if anchor
+        .as_ref()
+        .is_none_or(|a| a.version < new_anchor.version)
+    {
+        state.confirm(&id, &new_anchor);
+    }
+    state.pin(chain.current_signed());
+    ctx.home.save(&state)?;
+    let d = chain.current();
+    let warning = earlier_pin_differs.then(|| {
+        format!("warning: this laptop had pinned a different chain for program {id} before you confirmed it: the server showed you a forged program then. Tell the program's manager.")
+    });
+    if let Some(w) = &warning {
+        eprintln!("{w}");
+    }
+    ctx.out.show(
+        || {
+            format!(
+                "Program {id} ({:?}) confirmed at descriptor version {}; it is now at version {}.",
+                d.name, new_anchor.version, d.version
+            )
+        },
+        || {
+            json!({"id": id.to_string(), "confirmed_version": new_anchor.version,
+                   "version": d.version, "forged_before": earlier_pin_differs})
+        },
+    );
+    Ok(())
 }
 
 /// Signs and uploads the next descriptor version after `change`, and pins
@@ -123,7 +206,9 @@ pub fn change(
     change: impl FnOnce(&mut ProgramDescriptor) -> Result<()>,
 ) -> Result<SignedDescriptor> {
     let (mut state, me, client) = ctx.connect()?;
-    let current = verified_current(&client, &mut state, program)?;
+    let current = confirmed_authority(&client, &mut state, program)?
+        .current_signed()
+        .clone();
     if !current.unverified_body().is_manager(&me.id()) {
         bail!("you are not a manager of this program");
     }
@@ -185,9 +270,10 @@ pub fn set_retention(ctx: &Ctx, program: &str, days: u32) -> Result<()> {
 pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
     let id = parse_program(program)?;
     let (mut state, _, client) = ctx.connect()?;
-    let current = verified_current(&client, &mut state, &id)?;
+    let chain = authority(&client, &mut state, &id)?;
     ctx.home.save(&state)?;
-    let d = current.unverified_body();
+    let confirmed = chain.is_confirmed();
+    let d = chain.current();
     let people = |list: &[sealdrop_proto::PublicIdentity]| {
         list.iter()
             .map(|p| (p.id().to_string(), p.id().fingerprint().to_string()))
@@ -197,8 +283,10 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
     ctx.out.show(
         || {
             let mut t = format!(
-                "Program {} ({:?})\nDescriptor version {} (verified from version 1)\nQuestionnaire version {}\nRetention {} days\nManagers:\n",
-                d.program_id, d.name, d.version, d.questionnaire_version, d.retention_days
+                "Program {} ({:?})\nDescriptor version {} (verified from version 1), fingerprint {}\n{}\nQuestionnaire version {}\nRetention {} days\nManagers:\n",
+                d.program_id, d.name, d.version, fingerprint_of(chain.current_signed()),
+                if confirmed { "Confirmed out of band on this laptop." } else { "NOT CONFIRMED on this laptop: ask a manager for the descriptor fingerprint, then `sealdrop program trust`." },
+                d.questionnaire_version, d.retention_days
             );
             for (id, fp) in &managers {
                 t.push_str(&format!("  {id}  {fp}\n"));
@@ -214,6 +302,7 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
         },
         || {
             json!({"id": d.program_id.to_string(), "name": d.name, "version": d.version,
+                   "fingerprint": fingerprint_of(chain.current_signed()).to_string(), "confirmed": confirmed,
                    "questionnaire_version": d.questionnaire_version, "retention_days": d.retention_days,
                    "managers": managers.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>(),
                    "recipients": recipients.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>()})

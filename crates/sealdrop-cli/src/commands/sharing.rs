@@ -3,15 +3,19 @@
 use anyhow::{Context as _, Result, bail};
 use sealdrop_api::{B64, GrantUpload, Role};
 use sealdrop_client::Client;
-use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::{Fingerprint, PersonId, ProgramId, ReportId};
 use sealdrop_proto::keys::{PublicIdentity, SecretIdentity};
-use sealdrop_proto::report::{Envelope, GrantRecord, ReportRecord};
+use sealdrop_proto::report::{Envelope, GrantRecord};
 use serde_json::json;
 
-use super::program::{change, parse_program, verified_current};
+use super::fetch::{Shoppers, shopper_chain};
+use super::program::{
+    authority, change, confirmation_line, confirmed_authority, fingerprint_of, parse_program,
+};
 use super::{Ctx, now};
+use sealdrop_verify::ProgramAuthority;
+use sealdrop_verify::release::{ReaderView, verify_release};
 
 /// A grant record holds at most this many envelopes; more go in follow-ups.
 const GRANT_BATCH: usize = 5_000;
@@ -62,33 +66,56 @@ pub fn add_manager(ctx: &Ctx, program: &str, fingerprint: &str) -> Result<()> {
     ctx.out.show(
         || {
             format!(
-                "{} now manages program {id} (descriptor version {}).",
+                "{} now manages program {id} (descriptor version {}).\n{}",
                 manager.id(),
-                d.version
+                d.version,
+                confirmation_line(&id, &next)
             )
         },
-        || json!({"id": id.to_string(), "version": d.version, "managers": d.managers.len()}),
+        || {
+            json!({"id": id.to_string(), "version": d.version, "managers": d.managers.len(),
+                  "descriptor_fingerprint": fingerprint_of(&next).to_string()})
+        },
     );
     Ok(())
 }
 
-/// Opens `report` with my envelope and wraps its key for `to`.
-fn rewrap(
-    client: &Client,
-    me: &SecretIdentity,
-    report: &ReportId,
-    to: &PublicIdentity,
-) -> Result<Envelope> {
-    let release = client.release(report)?;
-    let record = ReportRecord::from_bytes(&release.record.0)
-        .context("a report record from the server is malformed")?
-        .verify()
-        .with_context(|| format!("report {report}'s signature does not verify"))?;
-    let mine = Envelope::from_bytes(&release.envelope.0).context("an envelope is malformed")?;
-    let key = record
-        .unwrap_key(&mine, me)
-        .with_context(|| format!("cannot open report {report} with your key"))?;
-    Ok(record.wrap_for(&key, to, &mut rand_core::UnwrapErr(getrandom::SysRng))?)
+/// What re-wrapping checks each report against: the granting manager, the
+/// log they pinned, and the program's one verified chain.
+struct Rewrapper<'a> {
+    client: &'a Client,
+    me: &'a SecretIdentity,
+    log: &'a ([u8; 32], String),
+    authority: &'a ProgramAuthority,
+    shoppers: Shoppers,
+}
+
+impl Rewrapper<'_> {
+    /// Verifies `report` as `fetch` would (this program's, signed by a
+    /// shopper who chains to a manager's invite in this chain, my envelope
+    /// sealed or granted, its release logged), then opens it with my
+    /// envelope and wraps its key for `to`. A manager never signs a grant
+    /// over a report the server slipped in from elsewhere.
+    fn rewrap(&self, report: &ReportId, to: &PublicIdentity) -> Result<Envelope> {
+        let release = self.client.release(report)?;
+        let view = ReaderView {
+            reader: &self.me.id(),
+            log_key: &self.log.0,
+            log_origin: &self.log.1,
+            authority: self.authority,
+        };
+        let verified = verify_release(&view, report, &release, |key| {
+            shopper_chain(self.client, key, self.authority, &self.shoppers)
+        })
+        .with_context(|| format!("report {report} does not verify; nothing was granted"))?;
+        let key = verified
+            .record
+            .unwrap_key(&verified.envelope, self.me)
+            .with_context(|| format!("cannot open report {report} with your key"))?;
+        Ok(verified
+            .record
+            .wrap_for(&key, to, &mut rand_core::UnwrapErr(getrandom::SysRng))?)
+    }
 }
 
 fn upload_grant(
@@ -133,11 +160,16 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
     if !matches!(role, Role::Manager | Role::Staff) {
         bail!("{to_id} is enrolled as {role}; only managers and staff can read reports");
     }
-    let current = verified_current(&client, &mut state, &program)?;
+    let log = state.log_pins(&client)?;
+    let authority = confirmed_authority(&client, &mut state, &program)?;
+    let current = authority.current_signed();
     if current.unverified_body().is_recipient(&to_id) {
         bail!("{to_id} can already read program {program}");
     }
-    let mut next = sealdrop_proto::descriptor::ProgramDescriptor::successor(&current, now());
+    if !current.unverified_body().is_manager(&me.id()) {
+        bail!("you are not a manager of program {program}");
+    }
+    let mut next = sealdrop_proto::descriptor::ProgramDescriptor::successor(current, now());
     next.add_recipient(recipient);
     let next = next.sign(&me)?;
 
@@ -148,9 +180,16 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         .map(|e| e.report.parse())
         .collect::<Result<_, _>>()
         .context("the server listed a malformed report ID")?;
+    let rewrapper = Rewrapper {
+        client: &client,
+        me: &me,
+        log: &log,
+        authority: &authority,
+        shoppers: Shoppers::default(),
+    };
     let mut wrapped = Vec::with_capacity(reports.len());
     for report in &reports {
-        wrapped.push((*report, rewrap(&client, &me, report, &recipient)?));
+        wrapped.push((*report, rewrapper.rewrap(report, &recipient)?));
     }
     let mut batches = wrapped.chunks(GRANT_BATCH).map(<[_]>::to_vec);
     let mut missing = match batches.next() {
@@ -177,7 +216,7 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
             .collect::<Result<_, _>>()?;
         let mut more = Vec::new();
         for report in &ids {
-            more.push((*report, rewrap(&client, &me, report, &recipient)?));
+            more.push((*report, rewrapper.rewrap(report, &recipient)?));
         }
         missing = upload_grant(&client, &me, &program, &next, false, &recipient, more)?;
         rounds += 1;
@@ -192,11 +231,13 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
     ctx.out.show(
         || {
             format!(
-                "{to_id} can now read program {program}: {} existing reports re-wrapped, descriptor version {version}.",
-                reports.len()
+                "{to_id} can now read program {program}: {} existing reports re-wrapped, descriptor version {version}.\n{}",
+                reports.len(),
+                confirmation_line(&program, &next)
             )
         },
-        || json!({"program": program.to_string(), "to": to_id.to_string(), "rewrapped": reports.len(), "version": version}),
+        || json!({"program": program.to_string(), "to": to_id.to_string(), "rewrapped": reports.len(), "version": version,
+                  "descriptor_fingerprint": fingerprint_of(&next).to_string()}),
     );
     Ok(())
 }
@@ -213,8 +254,10 @@ pub fn revoke(ctx: &Ctx, program: Option<&str>, all: bool, from: &str) -> Result
             let mut mine = Vec::new();
             for summary in client.programs()? {
                 let id: ProgramId = summary.program.parse()?;
-                let current = verified_current(&client, &mut state, &id)?;
-                if current.unverified_body().is_recipient(&from) {
+                if authority(&client, &mut state, &id)?
+                    .current()
+                    .is_recipient(&from)
+                {
                     mine.push(id);
                 }
             }

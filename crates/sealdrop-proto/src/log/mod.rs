@@ -1,6 +1,5 @@
 //! The tamper-evident log: one append-only Merkle tree of every event, and
-//! the signed checkpoints that commit to it (`../shared/DESIGN.md`, "The
-//! log"; `docs/PROTOCOL.md` §14).
+//! the signed checkpoints that commit to it (`docs/PROTOCOL.md` §14).
 //!
 //! - [`merkle`]: RFC 9162 Merkle tree hashing, an in-memory tree that
 //!   answers for any past size, the proof verifiers, and the compact range
