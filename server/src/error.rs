@@ -123,6 +123,10 @@ impl From<StoreError> for ApiError {
                 C::BadInviteChain,
                 "The manager who signed this invite no longer manages the program; ask a current manager for a new invite.",
             ),
+            StoreError::CommitmentMismatch => Self::new(
+                C::BadInviteChain,
+                "The enrolment does not open the commitment logged at the leaf it names; start the enrolment again.",
+            ),
             StoreError::Busy => Self::new(
                 C::RateLimited,
                 "The server is too busy to take this now; try again in a moment.",

@@ -73,6 +73,7 @@ fn every_role_against_every_endpoint() {
         ("POST", "/v1/auth/challenge".into(), None, &CALLERS),
         ("POST", "/v1/auth/session".into(), Some("{}"), &CALLERS),
         ("POST", "/v1/enrol".into(), Some("{}"), &CALLERS),
+        ("POST", "/v1/enrol/commit".into(), Some("{}"), &CALLERS),
         ("POST", "/v1/enrol/shopper".into(), Some("{}"), &CALLERS),
         (
             "GET",

@@ -227,24 +227,49 @@ fn replayed_challenges_tokens_and_invites_are_refused() {
     assert_eq!(code(e.unwrap_err()), (403, ErrorCode::BadToken));
     d.manager.client.register_invite(&bundle.invite).unwrap();
     let pseudonym = SecretIdentity::generate(&mut rng());
-    let mut enrolment = Enrolment::sign(&bundle.invite, &pseudonym, now());
+    let reveal = |enrolment: &sealdrop_proto::invite::SignedEnrolment| {
+        let request = serde_json::json!({
+            "invite": B64::of(&bundle.invite),
+            "enrolment": B64::of(enrolment),
+        })
+        .to_string();
+        let (status, e) = d
+            .server
+            .client()
+            .raw("POST", "/v1/enrol/shopper", Some(&request))
+            .unwrap();
+        (status, String::from_utf8_lossy(&e).into_owned())
+    };
+    // A commitment for an unknown token, or of the wrong size, is refused
+    // and logs nothing.
+    let commit = |token_hash: Vec<u8>, commitment: Vec<u8>| {
+        let request = serde_json::json!({
+            "token_hash": B64(token_hash),
+            "commitment": B64(commitment),
+        })
+        .to_string();
+        d.server
+            .client()
+            .raw("POST", "/v1/enrol/commit", Some(&request))
+            .unwrap()
+            .0
+    };
+    assert_eq!(commit(vec![7; 32], vec![1; 32]), 403);
+    assert_eq!(commit(bundle.token.hash().to_vec(), vec![1; 31]), 400);
+    // The reveal names a leaf that holds no commitment it opens (leaf 0 is
+    // the program's first descriptor): refused, the invite not used up.
+    let unopened = Enrolment::sign(&bundle, &pseudonym, now(), 0);
+    let (status, e) = reveal(&unopened);
+    assert_eq!(status, 403, "{e}");
+    assert!(e.contains("commitment"), "{e}");
+    // An enrolment signed by a key other than the one it names.
+    let mut body = unopened.unverified_body().clone();
     let other = SecretIdentity::generate(&mut rng());
-    let mut body = enrolment.unverified_body().clone();
     body.shopper = other.public();
-    enrolment = Signed::sign(body, pseudonym.signing());
-    let request = serde_json::json!({
-        "invite": B64::of(&bundle.invite),
-        "token": B64(bundle.token.expose_bytes().to_vec()),
-        "enrolment": B64::of(&enrolment),
-    })
-    .to_string();
-    let (status, e) = d
-        .server
-        .client()
-        .raw("POST", "/v1/enrol/shopper", Some(&request))
-        .unwrap();
-    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&e));
-    assert!(String::from_utf8_lossy(&e).contains("bad-invite-chain"));
+    let enrolment = Signed::sign(body, pseudonym.signing());
+    let (status, e) = reveal(&enrolment);
+    assert_eq!(status, 403, "{e}");
+    assert!(e.contains("bad-invite-chain"));
     // The invite was not used up by the refused attempt.
     d.server
         .client()

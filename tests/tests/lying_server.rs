@@ -70,7 +70,7 @@ fn forge_program(server: &Server, honest: &Client, program: &str) -> Forgery {
     )
     .unwrap();
     let rogue_key = SecretIdentity::generate(&mut rng());
-    let enrolment = Enrolment::sign(&invite.invite, &rogue_key, now());
+    let enrolment = Enrolment::sign(&invite, &rogue_key, now(), 0);
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     use sealdrop_proto::codec::Encode as _;

@@ -10,6 +10,7 @@ pub const CHALLENGE: &str = "/v1/auth/challenge";
 pub const SESSION: &str = "/v1/auth/session";
 pub const ENROL: &str = "/v1/enrol";
 pub const ENROL_SHOPPER: &str = "/v1/enrol/shopper";
+pub const ENROL_COMMIT: &str = "/v1/enrol/commit";
 pub const ME: &str = "/v1/me";
 pub const STAFF_INVITES: &str = "/v1/invites/staff";
 pub const SHOPPER_INVITES: &str = "/v1/invites/shopper";

@@ -141,20 +141,40 @@ impl fmt::Debug for EnrolRequest {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ShopperEnrolRequest {
-    /// The manager-signed invite.
+    /// The manager-signed invite, which the server sees here for the first
+    /// time.
     pub invite: B64,
-    /// The invite's 32-byte one-time token.
-    pub token: B64,
-    /// The enrolment, signed by the new pseudonym over the invite's hash.
+    /// The enrolment, signed by the new pseudonym over the invite's hash;
+    /// it reveals the invite's token and names the log leaf of its
+    /// commitment.
     pub enrolment: B64,
 }
 
 impl fmt::Debug for ShopperEnrolRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShopperEnrolRequest")
-            .field("token", &"<redacted>")
+            .field("enrolment", &"<reveals the token>")
             .finish_non_exhaustive()
     }
+}
+
+/// `POST /v1/enrol/commit`: the first step of a shopper's enrolment, before
+/// the token is revealed. The server checks that an unused invite has this
+/// token hash and logs the commitment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EnrolCommitment {
+    pub token_hash: B64,
+    /// `H(HASH_ENROLMENT_COMMITMENT, token ‖ the pseudonym's identity)`.
+    pub commitment: B64,
+}
+
+/// The logged commitment: its `committed` leaf's inclusion proof and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CommitmentLogged {
+    pub committed_at: u64,
+    pub log: crate::log::LogProof,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +183,12 @@ pub struct Enrolled {
     pub person: String,
     pub role: Role,
     pub organisation: String,
+    /// Shoppers: the server's time of the `enrolled` leaf, and its
+    /// inclusion proof; the shopper is enrolled only once it verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolled_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::log::LogProof>,
 }
 
 /// `GET /v1/me`.
@@ -191,12 +217,16 @@ impl fmt::Debug for TokenIssued {
     }
 }
 
-/// `POST /v1/invites/shopper`: registers a signed invite. The server learns
-/// only the token's hash, which the invite carries.
+/// `POST /v1/invites/shopper`: registers what the server needs to
+/// recognise an invite's token, and nothing else: never the signed invite,
+/// which the server first sees when a shopper uses it, so it cannot enrol a
+/// key of its own under an invite nobody used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct InviteRegistration {
-    pub invite: B64,
+    pub program: String,
+    pub token_hash: B64,
+    pub expires_at: u64,
 }
 
 /// A signed program descriptor.

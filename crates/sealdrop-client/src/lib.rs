@@ -285,21 +285,78 @@ impl Client {
         )
     }
 
-    /// Enrols a shopper pseudonym under a manager's invite.
+    /// Enrols a shopper pseudonym under a manager's invite, commit then
+    /// reveal: first the server logs a commitment to the invite's token and
+    /// the pseudonym's keys, proven under the log key and origin the invite
+    /// pins; only then does the enrolment reveal the token, naming that
+    /// commitment's leaf; the enrolment's own `enrolled` leaf is proven the
+    /// same way before this returns. A server that sees the token at the
+    /// reveal can only log a commitment of its own after this one.
     pub fn enrol_shopper(
         &self,
         invite: &InviteBundle,
         pseudonym: &SecretIdentity,
     ) -> Result<Enrolled> {
-        let enrolment = sealdrop_proto::invite::Enrolment::sign(&invite.invite, pseudonym, now());
-        self.post(
+        use sealdrop_proto::log::entry::{LogEntry, LoggedRole};
+        let pins = invite.invite.unverified_body();
+        let unproven = |what: &str, e: log_check::LogCheckError| {
+            ClientError::BadAnswer(format!(
+                "the server does not prove that its log records {what}: {e}"
+            ))
+        };
+        let commitment = sealdrop_proto::invite::enrolment_commitment(
+            invite.token.expose_bytes(),
+            &pseudonym.public(),
+        );
+        let logged: CommitmentLogged = self.post(
+            r::ENROL_COMMIT,
+            &EnrolCommitment {
+                token_hash: B64(invite.token.hash().to_vec()),
+                commitment: B64(commitment.to_vec()),
+            },
+        )?;
+        log_check::included(
+            &logged.log,
+            &LogEntry::Committed {
+                commitment,
+                at: logged.committed_at,
+            },
+            &pins.log_origin,
+            &pins.log_key,
+        )
+        .map_err(|e| unproven("your commitment", e))?;
+        let enrolment = sealdrop_proto::invite::Enrolment::sign(
+            invite,
+            pseudonym,
+            now(),
+            logged.log.leaf_index,
+        );
+        let enrolled: Enrolled = self.post(
             r::ENROL_SHOPPER,
             &ShopperEnrolRequest {
                 invite: B64::of(&invite.invite),
-                token: B64(invite.token.expose_bytes().to_vec()),
                 enrolment: B64::of(&enrolment),
             },
+        )?;
+        let (Some(at), Some(proof)) = (enrolled.enrolled_at, enrolled.log.as_ref()) else {
+            return Err(ClientError::BadAnswer(
+                "the server enrolled you without proving it in its log".into(),
+            ));
+        };
+        log_check::included(
+            proof,
+            &LogEntry::Enrolled {
+                person: pseudonym.id(),
+                role: LoggedRole::Shopper,
+                program: Some(pins.program_id),
+                enrolment: Some(enrolment.hash(sealdrop_proto::labels::HASH_ENROLMENT_RECORD)),
+                at,
+            },
+            &pins.log_origin,
+            &pins.log_key,
         )
+        .map_err(|e| unproven("your enrolment", e))?;
+        Ok(enrolled)
     }
 
     pub fn me(&self) -> Result<Me> {
@@ -313,11 +370,16 @@ impl Client {
         )
     }
 
+    /// Registers what the server needs to recognise an invite's token: the
+    /// program, the token's hash and the expiry. Never the signed invite.
     pub fn register_invite(&self, invite: &SignedInvite) -> Result<()> {
+        let body = invite.unverified_body();
         Self::empty(
             self.auth(self.agent.post(self.url(r::SHOPPER_INVITES)))
                 .send_json(&InviteRegistration {
-                    invite: B64::of(invite),
+                    program: body.program_id.to_string(),
+                    token_hash: B64(body.token_hash.to_vec()),
+                    expires_at: body.expires_at,
                 })?,
         )
     }

@@ -295,13 +295,27 @@ fn enrol_directly(store: &dyn Store, f: &Fixture, log: &SigningSecret) -> Result
         now() + 60,
         &mut rng(),
     )?;
+    let body = bundle.invite.unverified_body();
     store.register_invite(sealdrop_store::NewInvite {
-        invite: bundle.invite.clone(),
+        program: body.program_id,
+        token_hash: body.token_hash,
+        expires_at: body.expires_at,
+    })?;
+    let commitment_leaf = store.commit_enrolment(sealdrop_store::NewCommitment {
+        token_hash: body.token_hash,
+        commitment: sealdrop_proto::invite::enrolment_commitment(
+            bundle.token.expose_bytes(),
+            &f.shopper.public(),
+        ),
         now: now(),
     })?;
     store.enrol_shopper(sealdrop_store::NewShopper {
-        token_hash: bundle.token.hash(),
-        enrolment: sealdrop_proto::invite::Enrolment::sign(&bundle.invite, &f.shopper, now()),
+        enrolment: sealdrop_proto::invite::Enrolment::sign(
+            &bundle,
+            &f.shopper,
+            now(),
+            commitment_leaf,
+        ),
         invite: bundle.invite,
         now: now(),
     })?;

@@ -117,6 +117,8 @@ pub enum InviteError {
     WrongProgram,
     #[error("the enrolment was signed after the invite expired")]
     EnrolledAfterExpiry,
+    #[error("the enrolment does not reveal the invite's token")]
+    TokenNotRevealed,
 }
 
 impl Encode for ShopperInvite {
@@ -321,53 +323,92 @@ pub fn invite_hash(invite: &SignedInvite) -> Digest {
     invite.hash(labels::HASH_INVITE)
 }
 
+/// Enrolments reveal the token and name their commitment's log leaf since
+/// format 2; format 1 is refused.
+const ENROLMENT_FORMAT: u16 = 2;
+
+/// What a shopper has the log record before it reveals an invite's token:
+/// `H(HASH_ENROLMENT_COMMITMENT, token ‖ identity)`. It binds the token to
+/// the new pseudonym's keys while keeping the token secret, so a server
+/// that sees the token at the reveal can only log a commitment of its own
+/// after this one.
+pub fn enrolment_commitment(token: &[u8; 32], shopper: &PublicIdentity) -> Digest {
+    hash::labelled(
+        labels::HASH_ENROLMENT_COMMITMENT,
+        &[token, &shopper.to_bytes()],
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrolment {
     pub program_id: ProgramId,
     pub invite_hash: Digest,
     pub shopper: PublicIdentity,
     pub enrolled_at: u64,
+    /// The invite's token, revealed: spent by this enrolment, and what lets
+    /// anyone check that the enroller held it and that the commitment opens.
+    pub token: [u8; 32],
+    /// The index of the log leaf that recorded this enrolment's commitment.
+    pub commitment_leaf: u64,
 }
 
 pub type SignedEnrolment = Signed<Enrolment>;
 
 impl Enrolment {
-    /// The new pseudonym's enrolment under `invite`, signed by the pseudonym.
+    /// The new pseudonym's enrolment under `invite`, revealing its token,
+    /// naming the leaf that logged its commitment; signed by the pseudonym.
     pub fn sign(
-        invite: &SignedInvite,
+        invite: &InviteBundle,
         pseudonym: &SecretIdentity,
         enrolled_at: u64,
+        commitment_leaf: u64,
     ) -> SignedEnrolment {
         Signed::sign(
             Self {
-                program_id: invite.unverified_body().program_id,
-                invite_hash: invite_hash(invite),
+                program_id: invite.invite.unverified_body().program_id,
+                invite_hash: invite_hash(&invite.invite),
                 shopper: pseudonym.public(),
                 enrolled_at,
+                token: *invite.token.expose_bytes(),
+                commitment_leaf,
             },
             pseudonym.signing(),
         )
+    }
+
+    /// The commitment this enrolment opens.
+    pub fn commitment(&self) -> Digest {
+        enrolment_commitment(&self.token, &self.shopper)
+    }
+
+    /// The hash of the token it reveals (the invite's `token_hash`).
+    pub fn token_hash(&self) -> Digest {
+        hash::labelled(labels::HASH_INVITE_TOKEN, &[&self.token])
     }
 }
 
 impl Encode for Enrolment {
     fn encode(&self, e: &mut Encoder) {
-        e.u16(FORMAT)
+        e.u16(ENROLMENT_FORMAT)
             .value(&self.program_id)
             .raw(&self.invite_hash)
             .value(&self.shopper)
-            .u64(self.enrolled_at);
+            .u64(self.enrolled_at)
+            .raw(&self.token)
+            .u64(self.commitment_leaf);
     }
 }
 
 impl Decode for Enrolment {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        d.version("enrolment format", FORMAT)?;
+        d.version("enrolment format", ENROLMENT_FORMAT)?;
         Ok(Self {
             program_id: d.value()?,
             invite_hash: d.array("invite hash")?,
             shopper: d.value()?,
             enrolled_at: d.u64("enrolled at")?,
+            token: d.array("token")?,
+            commitment_leaf: d.u64("commitment leaf")?,
         })
     }
 }
@@ -378,9 +419,11 @@ impl SignedBody for Enrolment {
 }
 
 /// Checks the whole chain from a shopper to a manager: the enrolment is
-/// signed by the shopper's own key over this invite, before it expired; the
-/// invite is signed by a manager of the descriptor it names. Returns the
-/// shopper's ID and the inviting manager's ID.
+/// signed by the shopper's own key over this invite, before it expired, and
+/// reveals the invite's token; the invite is signed by a manager of the
+/// descriptor it names. Returns the shopper's ID and the inviting manager's
+/// ID. That the enrolment's commitment was logged first, and is the
+/// earliest for its token, is checked against the log (auditors).
 pub fn verify_shopper_chain(
     enrolment: &SignedEnrolment,
     invite: &SignedInvite,
@@ -399,6 +442,9 @@ pub fn verify_shopper_chain(
     }
     if e.enrolled_at > i.expires_at {
         return Err(InviteError::EnrolledAfterExpiry);
+    }
+    if e.token_hash() != i.token_hash {
+        return Err(InviteError::TokenNotRevealed);
     }
     let manager = verify_invite_against(invite, descriptor)?;
     Ok((e.shopper.id(), manager))

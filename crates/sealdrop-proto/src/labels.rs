@@ -30,6 +30,7 @@ pub const HASH_ENVELOPE_SET: &[u8] = b"sealdrop/v1/hash/envelope-set\0";
 pub const HASH_CIPHERTEXT: &[u8] = b"sealdrop/v1/hash/stream-ciphertext\0";
 pub const HASH_QUESTIONNAIRE: &[u8] = b"sealdrop/v1/hash/questionnaire\0";
 pub const HASH_SEALED_REPORT: &[u8] = b"sealdrop/v1/hash/sealed-report\0";
+pub const HASH_ENROLMENT_COMMITMENT: &[u8] = b"sealdrop/v1/hash/enrolment-commitment\0";
 
 // What the log's leaves name signed messages by (SHA-256(label ‖ the
 // whole signed encoding)).
@@ -67,6 +68,7 @@ pub const ALL: &[(&str, &[u8])] = &[
     ("HASH_CIPHERTEXT", HASH_CIPHERTEXT),
     ("HASH_QUESTIONNAIRE", HASH_QUESTIONNAIRE),
     ("HASH_SEALED_REPORT", HASH_SEALED_REPORT),
+    ("HASH_ENROLMENT_COMMITMENT", HASH_ENROLMENT_COMMITMENT),
     ("HASH_ENROLMENT_RECORD", HASH_ENROLMENT_RECORD),
     ("HASH_GRANT_RECORD", HASH_GRANT_RECORD),
     ("HASH_DELETION_RECORD", HASH_DELETION_RECORD),

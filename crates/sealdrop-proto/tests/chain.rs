@@ -13,7 +13,8 @@ use sealdrop_proto::descriptor::{
     self, Accepted, DescriptorChain, DescriptorError, ProgramDescriptor, SignedDescriptor,
 };
 use sealdrop_proto::invite::{
-    Enrolment, InviteBundle, InviteError, ServerPins, verify_invite_against, verify_shopper_chain,
+    Enrolment, InviteBundle, InviteError, InviteToken, ServerPins, verify_invite_against,
+    verify_shopper_chain,
 };
 use sealdrop_proto::signed::Signed;
 
@@ -210,7 +211,7 @@ fn an_invited_shopper_chains_to_a_manager() {
         Ok(w.manager2.id())
     );
     let pseudonym = SecretIdentity::generate(&mut w.rng);
-    let enrolment = Enrolment::sign(&parsed.invite, &pseudonym, NOW + 20);
+    let enrolment = Enrolment::sign(&parsed, &pseudonym, NOW + 20, 0);
     assert_eq!(
         verify_shopper_chain(&enrolment, &parsed.invite, &w.v2),
         Ok((pseudonym.id(), w.manager2.id()))
@@ -278,31 +279,43 @@ fn enrolments_must_be_the_shoppers_own_for_this_invite_in_time() {
     let a = InviteBundle::create(&w.v2, &w.manager, &pins, NOW, NOW + 600, &mut w.rng).unwrap();
     let b = InviteBundle::create(&w.v2, &w.manager, &pins, NOW, NOW + 600, &mut w.rng).unwrap();
     let shopper = SecretIdentity::generate(&mut w.rng);
-    let for_b = Enrolment::sign(&b.invite, &shopper, NOW);
+    let for_b = Enrolment::sign(&b, &shopper, NOW, 0);
     assert_eq!(
         verify_shopper_chain(&for_b, &a.invite, &w.v2),
         Err(InviteError::WrongInvite)
     );
     // Signed by a key other than the one it enrols.
-    let mut body = Enrolment::sign(&a.invite, &shopper, NOW).unwrap_body();
+    let mut body = Enrolment::sign(&a, &shopper, NOW, 0).unwrap_body();
     body.enrolled_at = NOW + 1;
     let wrong_key = Signed::sign(body, w.outsider.signing());
     assert_eq!(
         verify_shopper_chain(&wrong_key, &a.invite, &w.v2),
         Err(InviteError::BadEnrolmentSignature)
     );
-    let late = Enrolment::sign(&a.invite, &shopper, NOW + 601);
+    let late = Enrolment::sign(&a, &shopper, NOW + 601, 0);
     assert_eq!(
         verify_shopper_chain(&late, &a.invite, &w.v2),
         Err(InviteError::EnrolledAfterExpiry)
     );
     // An invite forged by the server (signed by a non-manager) does not
     // make a valid chain even with a genuine-looking enrolment.
-    let forged = Signed::sign(a.invite.unverified_body().clone(), w.outsider.signing());
-    let e = Enrolment::sign(&forged, &shopper, NOW);
+    let forged = InviteBundle {
+        invite: Signed::sign(a.invite.unverified_body().clone(), w.outsider.signing()),
+        token: InviteToken::from_bytes(*a.token.expose_bytes()),
+    };
+    let e = Enrolment::sign(&forged, &shopper, NOW, 0);
     assert_eq!(
-        verify_shopper_chain(&e, &forged, &w.v2),
+        verify_shopper_chain(&e, &forged.invite, &w.v2),
         Err(InviteError::NotSignedByManager)
+    );
+    // An enrolment that does not reveal the invite's own token proves
+    // nothing about who held the invite.
+    let mut body = Enrolment::sign(&a, &shopper, NOW, 0).unwrap_body();
+    body.token = [0; 32];
+    let guessed = Signed::sign(body, shopper.signing());
+    assert_eq!(
+        verify_shopper_chain(&guessed, &a.invite, &w.v2),
+        Err(InviteError::TokenNotRevealed)
     );
 }
 

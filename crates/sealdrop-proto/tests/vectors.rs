@@ -26,7 +26,8 @@ use sealdrop_proto::descriptor::{
 };
 use sealdrop_proto::hash::questionnaire_digest;
 use sealdrop_proto::invite::{
-    Enrolment, InviteBundle, ServerPins, SignedEnrolment, verify_shopper_chain,
+    Enrolment, InviteBundle, ServerPins, SignedEnrolment, enrolment_commitment,
+    verify_shopper_chain,
 };
 use sealdrop_proto::keys::SigningSecret;
 use sealdrop_proto::messages::{Acknowledgement, AuthPurpose, AuthResponse, DeletionRequest};
@@ -246,15 +247,19 @@ fn generate() -> Vec<Vector> {
     let pins = pins(&c);
     let bundle =
         InviteBundle::create(&c.v2, &c.manager, &pins, T0, T0 + 86_400, &mut c.rng).unwrap();
-    let enrolment = Enrolment::sign(&bundle.invite, &c.shopper, T0 + 100);
+    let enrolment = Enrolment::sign(&bundle, &c.shopper, T0 + 100, 7);
     out.push(Vector {
         name: "shopper-invite-and-enrolment",
-        tests: "invite text (UTF-8) parsed at issued_at + 50; enrolment chains shopper -> invite -> manager of v2",
+        tests: "invite text (UTF-8) parsed at issued_at + 50; the commitment the shopper has logged (at leaf 7) before revealing the token; enrolment reveals the token, names leaf 7, opens the commitment, and chains shopper -> invite -> manager of v2",
         expect: "valid",
         seed,
         fields: vec![
             ("descriptor_v2", c.v2.to_bytes()),
             ("invite_text", bundle.to_text().into_bytes()),
+            (
+                "commitment",
+                enrolment_commitment(bundle.token.expose_bytes(), &c.shopper.public()).to_vec(),
+            ),
             ("enrolment", enrolment.to_bytes()),
         ],
     });
@@ -434,6 +439,13 @@ fn check(name: &str, f: &BTreeMap<String, Vec<u8>>) -> String {
             let v2 = descriptor("descriptor_v2");
             let bundle = InviteBundle::parse(&text("invite_text"), T0 + 50).unwrap();
             let enrolment = SignedEnrolment::from_bytes(get("enrolment")).unwrap();
+            let body = enrolment.unverified_body();
+            assert_eq!(&body.commitment()[..], &get("commitment")[..]);
+            assert_eq!(
+                body.commitment(),
+                enrolment_commitment(bundle.token.expose_bytes(), &body.shopper)
+            );
+            assert_eq!(body.commitment_leaf, 7);
             outcome(
                 verify_shopper_chain(&enrolment, &bundle.invite, &v2)
                     .map(|_| ())

@@ -64,9 +64,14 @@ pub trait Store: Send + Sync {
     /// Consumes `token_hash` and enrols the person with the token's role and
     /// organisation, in one transaction.
     fn enrol(&self, enrolment: NewPerson) -> Result<Person, StoreError>;
+    /// Logs a shopper's commitment (a `committed` leaf) if an unused,
+    /// unexpired invite has its token hash and has not had too many
+    /// commitments; returns the leaf's index.
+    fn commit_enrolment(&self, commitment: NewCommitment) -> Result<u64, StoreError>;
     /// Consumes the invite's token and enrols the shopper, in one
-    /// transaction. The caller has verified the chain.
-    fn enrol_shopper(&self, enrolment: NewShopper) -> Result<Person, StoreError>;
+    /// transaction, if the enrolment's commitment leaf holds the commitment
+    /// it opens. The caller has verified the chain.
+    fn enrol_shopper(&self, enrolment: NewShopper) -> Result<EnrolledShopper, StoreError>;
     fn person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
     /// As [`Store::person`], with a shopper's signed invite and enrolment.
     fn person_record(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;

@@ -45,6 +45,8 @@ pub enum StoreError {
     UnknownReport,
     #[error("the invite's manager no longer manages the program")]
     InviterNotManager,
+    #[error("the enrolment's commitment leaf does not hold the commitment it opens")]
+    CommitmentMismatch,
     #[error("the store is too busy to take this write now")]
     Busy,
     #[error("no such upload in progress")]
@@ -88,17 +90,35 @@ pub struct NewPerson {
     pub now: u64,
 }
 
+/// A shopper's reveal: the invite, seen here first, and the enrolment that
+/// reveals its token and names its commitment's leaf.
 #[derive(Debug, Clone)]
 pub struct NewShopper {
-    pub token_hash: [u8; 32],
     pub invite: SignedInvite,
     pub enrolment: SignedEnrolment,
     pub now: u64,
 }
 
+/// An enrolled shopper and the index of their `enrolled` leaf.
+#[derive(Debug, Clone)]
+pub struct EnrolledShopper {
+    pub person: Person,
+    pub leaf: u64,
+}
+
+/// What a manager registers of a shopper invite: never the signed invite.
 #[derive(Debug, Clone)]
 pub struct NewInvite {
-    pub invite: SignedInvite,
+    pub program: ProgramId,
+    pub token_hash: [u8; 32],
+    pub expires_at: u64,
+}
+
+/// A shopper's commitment to an invite's token and their new keys.
+#[derive(Debug, Clone)]
+pub struct NewCommitment {
+    pub token_hash: [u8; 32],
+    pub commitment: [u8; 32],
     pub now: u64,
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rand_core::UnwrapErr;
 use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor};
-use sealdrop_proto::invite::{Enrolment, InviteBundle, ServerPins};
+use sealdrop_proto::invite::{Enrolment, InviteBundle, ServerPins, enrolment_commitment};
 use sealdrop_proto::keys::SigningSecret;
 use sealdrop_proto::log::entry::LogEntry;
 use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash, verify_consistency, verify_inclusion};
@@ -82,20 +82,52 @@ fn setup(store: &dyn Store) -> World {
         log_origin: "test".into(),
     };
     let bundle = InviteBundle::create(&v2, &manager, &pins, NOW, NOW + 60, &mut rng()).unwrap();
+    let token_hash = bundle.token.hash();
     store
         .register_invite(NewInvite {
-            invite: bundle.invite.clone(),
-            now: NOW,
+            program: v2.unverified_body().program_id,
+            token_hash,
+            expires_at: NOW + 60,
         })
         .unwrap();
     let shopper = SecretIdentity::generate(&mut rng());
-    let new_shopper = NewShopper {
-        token_hash: bundle.token.hash(),
-        invite: bundle.invite.clone(),
-        enrolment: Enrolment::sign(&bundle.invite, &shopper, NOW),
+    let commitment = NewCommitment {
+        token_hash,
+        commitment: enrolment_commitment(bundle.token.expose_bytes(), &shopper.public()),
         now: NOW,
     };
-    store.enrol_shopper(new_shopper.clone()).unwrap();
+    // No invite has this token: refused, nothing logged.
+    assert!(matches!(
+        store.commit_enrolment(NewCommitment {
+            token_hash: [9; 32],
+            ..commitment.clone()
+        }),
+        Err(StoreError::BadToken)
+    ));
+    let leaf = store.commit_enrolment(commitment.clone()).unwrap();
+    // An enrolment that names a leaf without its commitment is refused and
+    // does not use the invite up.
+    let wrong_leaf = NewShopper {
+        invite: bundle.invite.clone(),
+        enrolment: Enrolment::sign(&bundle, &shopper, NOW, leaf - 1),
+        now: NOW,
+    };
+    assert!(matches!(
+        store.enrol_shopper(wrong_leaf),
+        Err(StoreError::CommitmentMismatch)
+    ));
+    let new_shopper = NewShopper {
+        invite: bundle.invite.clone(),
+        enrolment: Enrolment::sign(&bundle, &shopper, NOW, leaf),
+        now: NOW,
+    };
+    let enrolled = store.enrol_shopper(new_shopper.clone()).unwrap();
+    assert_eq!(enrolled.leaf, leaf + 1);
+    // A used invite takes no more commitments.
+    assert!(matches!(
+        store.commit_enrolment(commitment),
+        Err(StoreError::BadToken)
+    ));
     assert!(matches!(
         store.enrol_shopper(new_shopper),
         Err(StoreError::BadToken)
@@ -290,6 +322,7 @@ fn story(store: Arc<dyn Store>) {
             "enrolled",
             "descriptor",
             "descriptor",
+            "committed",
             "enrolled",
             "accepted",
             "released",

@@ -14,6 +14,7 @@
 //!   log key and origin.
 
 pub mod authority;
+pub mod enrolment;
 pub mod log_check;
 pub mod release;
 

@@ -3,13 +3,17 @@
 
 use actix_web::{HttpResponse, web};
 use sealdrop_api::{
-    EnrolRequest, Enrolled, ErrorCode, InviteRegistration, Role, ShopperEnrolRequest, TokenIssued,
+    CommitmentLogged, EnrolCommitment, EnrolRequest, Enrolled, ErrorCode, InviteRegistration, Role,
+    ShopperEnrolRequest, TokenIssued,
 };
-use sealdrop_proto::invite::{self, InviteToken, SignedEnrolment, SignedInvite};
+use sealdrop_proto::ids::ProgramId;
+use sealdrop_proto::invite::{self, SignedEnrolment, SignedInvite};
 use sealdrop_proto::keys::PublicIdentity;
 use sealdrop_proto::messages::{AuthPurpose, AuthResponse};
 use sealdrop_proto::signed::Signed;
-use sealdrop_store::{EnrolmentToken, NewInvite, NewPerson, NewShopper, Person};
+use sealdrop_store::{
+    EnrolledShopper, EnrolmentToken, NewCommitment, NewInvite, NewPerson, NewShopper, Person,
+};
 
 use crate::auth::{Caller, check_response};
 use crate::clock::now;
@@ -26,6 +30,8 @@ fn enrolled(p: &Person) -> Enrolled {
         person: p.id.to_string(),
         role: p.role,
         organisation: p.organisation.name.clone(),
+        enrolled_at: None,
+        log: None,
     }
 }
 
@@ -61,6 +67,42 @@ pub async fn enrol(
     Ok(HttpResponse::Created().json(enrolled(&person)))
 }
 
+#[utoipa::path(post, path = "/v1/enrol/commit", tag = "enrolment", request_body = EnrolCommitment,
+    responses((status = 201, body = CommitmentLogged), (status = 403, body = sealdrop_api::ErrorBody)))]
+pub async fn commit(
+    state: web::Data<AppState>,
+    body: web::Json<EnrolCommitment>,
+) -> ApiResult<HttpResponse> {
+    let digest = |b: &sealdrop_api::B64, field: &'static str| -> ApiResult<[u8; 32]> {
+        b.0.as_slice().try_into().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Malformed,
+                format!("The {field} must be 32 bytes."),
+            )
+        })
+    };
+    let token_hash = digest(&body.token_hash, "token hash")?;
+    let commitment = digest(&body.commitment, "commitment")?;
+    let committed_at = now();
+    let leaf = blocking(&state, move |s| {
+        Ok(s.store.commit_enrolment(NewCommitment {
+            token_hash,
+            commitment,
+            now: committed_at,
+        })?)
+    })
+    .await
+    .map_err(|e| match e.code {
+        ErrorCode::BadToken => bad_token(),
+        _ => e,
+    })?;
+    let log = match state.cached_log_proof(leaf) {
+        Some(proof) => proof?,
+        None => blocking(&state, move |s| s.log_proof(leaf)).await?,
+    };
+    Ok(HttpResponse::Created().json(CommitmentLogged { committed_at, log }))
+}
+
 #[utoipa::path(post, path = "/v1/enrol/shopper", tag = "enrolment", request_body = ShopperEnrolRequest,
     responses((status = 201, body = Enrolled), (status = 403, body = sealdrop_api::ErrorBody)))]
 pub async fn enrol_shopper(
@@ -69,21 +111,20 @@ pub async fn enrol_shopper(
 ) -> ApiResult<HttpResponse> {
     let invite: SignedInvite = body.invite.decode()?;
     let enrolment: SignedEnrolment = body.enrolment.decode()?;
-    let token: [u8; 32] = body
-        .token
-        .0
-        .as_slice()
-        .try_into()
-        .map_err(|_| bad_token())?;
-    let token_hash = InviteToken::from_bytes(token).hash();
-    let person = blocking(&state, move |s| {
+    let outcome = blocking(&state, move |s| {
         let i = invite.unverified_body();
-        if token_hash != i.token_hash {
+        if enrolment.unverified_body().token_hash() != i.token_hash {
             return Err(bad_token());
         }
         let now = now();
         if now > i.expires_at {
             return Err(bad_token());
+        }
+        if i.log_key != s.log_key.verifying_key().to_bytes() || i.log_origin != s.log_origin {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "The invite pins another server's log key or origin; ask the program's manager for a new invite.",
+            ));
         }
         let chain_error = |why: String| ApiError::new(ErrorCode::BadInviteChain, why);
         let descriptor = s
@@ -102,17 +143,26 @@ pub async fn enrol_shopper(
                 "The enrolment's time is too far from the server's clock; check your clock.".into(),
             ));
         }
-        Ok(s.store.enrol_shopper(NewShopper {
-            token_hash,
+        let shopper = s.store.enrol_shopper(NewShopper {
             invite,
             enrolment,
             now,
-        })?)
+        })?;
+        Ok((shopper, now))
     })
     .await?;
+    let (EnrolledShopper { person, leaf }, at) = outcome;
+    let log = match state.cached_log_proof(leaf) {
+        Some(proof) => proof?,
+        None => blocking(&state, move |s| s.log_proof(leaf)).await?,
+    };
     METRICS.enrolment();
     tracing::info!(role = "shopper", "person enrolled");
-    Ok(HttpResponse::Created().json(enrolled(&person)))
+    Ok(HttpResponse::Created().json(Enrolled {
+        enrolled_at: Some(at),
+        log: Some(log),
+        ..enrolled(&person)
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/invites/staff", tag = "enrolment",
@@ -145,39 +195,36 @@ pub async fn shopper_invite(
 ) -> ApiResult<HttpResponse> {
     let manager = caller.require(&[Role::Manager])?.clone();
     let body: InviteRegistration = json(&body)?;
-    let invite: SignedInvite = body.invite.decode()?;
+    let program: ProgramId = body
+        .program
+        .parse()
+        .map_err(|e| ApiError::malformed("program", e))?;
+    let token_hash: [u8; 32] = body
+        .token_hash
+        .0
+        .as_slice()
+        .try_into()
+        .map_err(|_| ApiError::new(ErrorCode::Malformed, "The token hash must be 32 bytes."))?;
+    let expires_at = body.expires_at;
     blocking(&state, move |s| {
-        let i = invite.unverified_body();
-        super::programs::visible_program(s, &manager, &i.program_id)?;
-        let descriptor = s
-            .store
-            .descriptor(&i.program_id, i.descriptor_version)?
-            .ok_or_else(|| ApiError::not_found("descriptor version"))?;
-        let signer = invite::verify_invite_against(&invite, &descriptor).map_err(|e| {
-            ApiError::new(ErrorCode::BadSignature, format!("The invite does not verify: {e}."))
-        })?;
-        if signer != manager.id {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "Register only invites you signed.",
-            ));
-        }
-        let current = s.current_descriptor(&i.program_id, 0)?;
+        super::programs::visible_program(s, &manager, &program)?;
+        let current = s.current_descriptor(&program, 0)?;
         if !current.unverified_body().is_manager(&manager.id) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
-                "You no longer manage this program, so your invites are not accepted.",
+                "Only a manager of the program registers its invites.",
             ));
         }
-        if i.log_key != s.log_key.verifying_key().to_bytes() || i.log_origin != s.log_origin {
+        if expires_at <= now() {
             return Err(ApiError::new(
                 ErrorCode::Invalid,
-                "The invite pins another server's log key or origin; fetch /v1/server and sign again.",
+                "The invite has expired already.",
             ));
         }
         Ok(s.store.register_invite(NewInvite {
-            invite,
-            now: now(),
+            program,
+            token_hash,
+            expires_at,
         })?)
     })
     .await?;

@@ -30,6 +30,9 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::POST, r::SESSION, || web::post().to(auth::session)),
     (Method::GET, r::ME, || web::get().to(auth::me)),
     (Method::POST, r::ENROL, || web::post().to(enrol::enrol)),
+    (Method::POST, r::ENROL_COMMIT, || {
+        web::post().to(enrol::commit)
+    }),
     (Method::POST, r::ENROL_SHOPPER, || {
         web::post().to(enrol::enrol_shopper)
     }),

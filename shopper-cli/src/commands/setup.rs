@@ -67,9 +67,18 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
 
     let enrolled = (|| -> Result<Program> {
         let mut client = Client::connect(&pins.server_url, pins.tls_cert_sha256)?;
-        client
-            .enrol_shopper(&bundle, &pseudonym)
-            .with_context(|| format!("{} refused the enrolment", pins.server_url))?;
+        client.enrol_shopper(&bundle, &pseudonym).map_err(|e| {
+            // The invite parsed as unexpired, and the manager registered it
+            // before handing it over: refused as unknown or used means that
+            // someone else used it first.
+            if e.code() == Some(sealdrop_api::ErrorCode::BadToken) {
+                anyhow::anyhow!(
+                    "someone else used this invite: tell your manager (the server may be dishonest)"
+                )
+            } else {
+                anyhow::Error::new(e).context(format!("{} refused the enrolment", pins.server_url))
+            }
+        })?;
         client.sign_in(&pseudonym)?;
         // The descriptor the invite pins, by hash, signed by a manager who
         // also signed the invite; then whatever chains from it.

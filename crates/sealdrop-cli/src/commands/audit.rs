@@ -26,9 +26,11 @@ use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use sealdrop_proto::invite::{SignedEnrolment, SignedInvite, verify_shopper_chain};
 use sealdrop_proto::keys::{KnownIdentities, PublicIdentity};
+use sealdrop_proto::log::entry::LogEntry;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
+use sealdrop_verify::enrolment::{self, ListedEnrolment, LogWindow};
 use serde_json::json;
 
 use super::audit_log;
@@ -58,10 +60,12 @@ fn version(chain: &[SignedDescriptor], v: u64) -> Result<&SignedDescriptor> {
         .ok_or_else(|| anyhow!("names descriptor version {v}, which the chain does not have"))
 }
 
-/// An enrolled shopper: their key and the program whose invite they used.
+/// An enrolled shopper: their key, the program whose invite they used, and
+/// what the log must show of their enrolment.
 struct Shopper {
     key: PublicIdentity,
     program: ProgramId,
+    listed: ListedEnrolment,
 }
 
 /// The shopper, if their enrolment chains to a manager's invite.
@@ -90,10 +94,67 @@ fn check_enrolment(
     if shopper != identity.id() {
         bail!("the enrolment names other keys than the person's");
     }
+    let e = enrolment.unverified_body();
+    let listed = ListedEnrolment {
+        person: shopper,
+        program,
+        token_hash: e.token_hash(),
+        invite_expires_at: invite.unverified_body().expires_at,
+        record_hash: enrolment.hash(sealdrop_proto::labels::HASH_ENROLMENT_RECORD),
+        commitment: e.commitment(),
+        commitment_leaf: e.commitment_leaf,
+    };
     Ok(Shopper {
         key: identity,
         program,
+        listed,
     })
+}
+
+/// Leaf `index`, proven in the checkpoint this audit verified.
+fn proven_leaf(client: &Client, log: &audit_log::LogView, index: u64) -> Result<LogEntry> {
+    let data = client
+        .log_leaves(index, index.saturating_add(1))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("the server does not serve log entry {index}"))?;
+    let entry = LogEntry::from_leaf_data(&data)
+        .with_context(|| format!("log entry {index} is malformed"))?;
+    let path = client.log_inclusion(index, log.checkpoint.size())?;
+    sealdrop_proto::log::InclusionProof {
+        leaf_index: index,
+        tree_size: log.checkpoint.size(),
+        path,
+    }
+    .verify(&entry, &log.checkpoint)
+    .map_err(|why| anyhow!("log entry {index} is not the one the checkpoint holds: {why}"))?;
+    Ok(entry)
+}
+
+/// The enrolment rules against the log (`sealdrop_verify::enrolment`).
+fn check_enrolments_logged(
+    client: &Client,
+    log: &audit_log::LogView,
+    shoppers: &BTreeMap<PersonId, Shopper>,
+    programs: &std::collections::BTreeSet<ProgramId>,
+) -> Vec<(String, String)> {
+    let listed: Vec<ListedEnrolment> = shoppers.values().map(|s| s.listed.clone()).collect();
+    let window = LogWindow {
+        start: log.start,
+        entries: &log.entries,
+    };
+    let mut failures = Vec::new();
+    let mut older = BTreeMap::new();
+    for index in enrolment::needed_leaves(&listed, &window) {
+        match proven_leaf(client, log, index) {
+            Ok(entry) => {
+                older.insert(index, entry);
+            }
+            Err(e) => failures.push((format!("log entry {index}"), format!("{e:#}"))),
+        }
+    }
+    failures.extend(enrolment::check(&listed, &window, &older, programs));
+    failures
 }
 
 /// Threads that verify reports: one per core of the machines we measure on.
@@ -334,6 +395,10 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
             }
             Err(e) => failures.push((format!("shopper {}", p.person), format!("{e:#}"))),
         }
+    }
+    if let Some(log) = &log {
+        let programs = chains.keys().copied().collect();
+        failures.extend(check_enrolments_logged(&client, log, &shoppers, &programs));
     }
 
     // Grants: each verifies against the version it names.

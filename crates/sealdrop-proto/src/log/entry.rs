@@ -118,6 +118,9 @@ pub enum LogEntry {
         received_at: u64,
         at: u64,
     },
+    /// A shopper committed to an invite's token and its new keys, before
+    /// revealing the token (`invite::enrolment_commitment`).
+    Committed { commitment: Digest, at: u64 },
     /// A report was deleted at its shopper's signed request.
     Deleted {
         program: ProgramId,
@@ -173,6 +176,7 @@ impl LogEntry {
             Self::Disabled { .. } => 7,
             Self::Purged { .. } => 8,
             Self::Deleted { .. } => 9,
+            Self::Committed { .. } => 10,
         }
     }
 
@@ -188,6 +192,7 @@ impl LogEntry {
             Self::Disabled { .. } => "disabled",
             Self::Purged { .. } => "purged",
             Self::Deleted { .. } => "deleted",
+            Self::Committed { .. } => "committed",
         }
     }
 }
@@ -283,6 +288,9 @@ impl Encode for LogEntry {
                     .raw(deletion_request)
                     .u64(*at);
             }
+            Self::Committed { commitment, at } => {
+                e.raw(commitment).u64(*at);
+            }
         }
     }
 }
@@ -344,6 +352,10 @@ impl Decode for LogEntry {
                 report: d.value()?,
                 deletion_request: d.array("deletion request hash")?,
                 at: d.u64("deleted at")?,
+            },
+            10 => Self::Committed {
+                commitment: d.array("enrolment commitment")?,
+                at: d.u64("committed at")?,
             },
             value => {
                 return Err(DecodeError::InvalidTag {

@@ -219,7 +219,11 @@ impl Store for SqliteStore {
         self.write(move |c| people::enrol(c, &enrolment))
     }
 
-    fn enrol_shopper(&self, enrolment: NewShopper) -> Result<Person, StoreError> {
+    fn commit_enrolment(&self, commitment: NewCommitment) -> Result<u64, StoreError> {
+        self.write(move |c| people::commit_enrolment(c, &commitment))
+    }
+
+    fn enrol_shopper(&self, enrolment: NewShopper) -> Result<EnrolledShopper, StoreError> {
         self.write(move |c| people::enrol_shopper(c, &enrolment))
     }
 

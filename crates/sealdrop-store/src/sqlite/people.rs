@@ -123,18 +123,67 @@ fn logged_role(role: Role) -> LoggedRole {
     }
 }
 
-pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, StoreError> {
+/// At most this many commitments per invite: a shopper who retries after
+/// a broken connection needs a few, a hostile one cannot fill the log.
+pub const MAX_COMMITMENTS_PER_INVITE: i64 = 8;
+
+pub(super) fn commit_enrolment(c: &Connection, e: &NewCommitment) -> Result<u64, StoreError> {
+    let counted = c
+        .query_row(
+            "UPDATE shopper_invites SET commitments = commitments + 1
+             WHERE token_hash = ?1 AND used = 0 AND expires_at >= ?2 AND commitments < ?3
+             RETURNING 1",
+            params![
+                &e.token_hash[..],
+                to_i64(e.now)?,
+                MAX_COMMITMENTS_PER_INVITE
+            ],
+            |_| Ok(()),
+        )
+        .optional()?;
+    counted.ok_or(StoreError::BadToken)?;
+    super::log::append(
+        c,
+        &LogEntry::Committed {
+            commitment: e.commitment,
+            at: e.now,
+        },
+    )
+}
+
+pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<EnrolledShopper, StoreError> {
     let program = e.invite.unverified_body().program_id;
+    let body = e.enrolment.unverified_body();
     let used = c
         .query_row(
             "UPDATE shopper_invites SET used = 1
              WHERE token_hash = ?1 AND program_id = ?2 AND used = 0 AND expires_at >= ?3
              RETURNING 1",
-            params![&e.token_hash[..], &program.as_bytes()[..], to_i64(e.now)?],
+            params![
+                &body.token_hash()[..],
+                &program.as_bytes()[..],
+                to_i64(e.now)?
+            ],
             |_| Ok(()),
         )
         .optional()?;
     used.ok_or(StoreError::BadToken)?;
+    // The commitment was logged first, at the leaf the enrolment names,
+    // and this enrolment opens it.
+    let committed = super::log::leaves(
+        c,
+        body.commitment_leaf,
+        body.commitment_leaf.saturating_add(1),
+    )?;
+    let opens = committed.first().is_some_and(|data| {
+        matches!(
+            LogEntry::from_leaf_data(data),
+            Ok(LogEntry::Committed { commitment, .. }) if commitment == body.commitment()
+        )
+    });
+    if !opens {
+        return Err(StoreError::CommitmentMismatch);
+    }
     // The invite's manager must still manage the program: removing a
     // manager ends their invites, also those registered before.
     let current = super::programs::current(c, &program)?.ok_or(StoreError::UnknownProgram)?;
@@ -171,7 +220,7 @@ pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, St
             e.enrolment.to_bytes(),
         ],
     )?;
-    super::log::append(
+    let leaf = super::log::append(
         c,
         &LogEntry::Enrolled {
             person: id,
@@ -184,7 +233,9 @@ pub(super) fn enrol_shopper(c: &Connection, e: &NewShopper) -> Result<Person, St
             at: e.now,
         },
     )?;
-    person(c, &id, false)?.ok_or_else(|| StoreError::Backend("the new person vanished".into()))
+    let person = person(c, &id, false)?
+        .ok_or_else(|| StoreError::Backend("the new person vanished".into()))?;
+    Ok(EnrolledShopper { person, leaf })
 }
 
 pub(super) const PERSON_COLUMNS: &str = "p.seq, p.id, p.identity, p.role, p.org_id, o.name,
@@ -340,15 +391,13 @@ pub(super) fn session(
 }
 
 pub(super) fn register_invite(c: &Connection, i: &NewInvite) -> Result<(), StoreError> {
-    let body = i.invite.unverified_body();
     let inserted = c.execute(
-        "INSERT INTO shopper_invites (token_hash, program_id, invite, expires_at)
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (token_hash) DO NOTHING",
+        "INSERT INTO shopper_invites (token_hash, program_id, expires_at)
+         VALUES (?1, ?2, ?3) ON CONFLICT (token_hash) DO NOTHING",
         params![
-            &body.token_hash[..],
-            &body.program_id.as_bytes()[..],
-            i.invite.to_bytes(),
-            to_i64(body.expires_at)?
+            &i.token_hash[..],
+            &i.program.as_bytes()[..],
+            to_i64(i.expires_at)?
         ],
     )?;
     if inserted == 0 {

@@ -189,6 +189,23 @@ CREATE TABLE log_cosignatures (
 ) WITHOUT ROWID;
 CREATE INDEX log_cosignatures_by_size ON log_cosignatures(size);
 "#,
+    // 5: shopper invites keep only what recognises a token (never the
+    // signed invite, which the server first sees when a shopper uses it),
+    // and count the commitments made to each, so that one invite cannot
+    // fill the log.
+    r#"
+CREATE TABLE shopper_invites_5 (
+    token_hash  BLOB PRIMARY KEY,
+    program_id  BLOB NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used        INTEGER NOT NULL DEFAULT 0,
+    commitments INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO shopper_invites_5 (token_hash, program_id, expires_at, used)
+    SELECT token_hash, program_id, expires_at, used FROM shopper_invites;
+DROP TABLE shopper_invites;
+ALTER TABLE shopper_invites_5 RENAME TO shopper_invites;
+"#,
 ];
 
 /// The schema version this build writes.
