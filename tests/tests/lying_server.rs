@@ -11,7 +11,9 @@ use common::*;
 use sealdrop_api::{B64, DescriptorChainBody};
 use sealdrop_client::Client;
 use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor};
-use sealdrop_proto::invite::{Enrolment, InviteBundle, ServerPins};
+use sealdrop_proto::invite::{
+    Enrolment, InviteBundle, InviteToken, ServerPins, SignedEnrolment, SignedInvite,
+};
 use sealdrop_proto::{ProgramId, SecretIdentity};
 use sealdrop_testkit::liar::LyingProxy;
 
@@ -301,4 +303,221 @@ fn grant_never_rewraps_another_programs_report() {
     let out = rita.home.path().join("findings");
     let _ = rita.run(&["fetch", "--out", out.to_str().unwrap()]);
     assert!(!out.join(&secret).exists());
+}
+
+/// Every file of the server's data directory, as one byte string.
+fn server_disk(server: &Server) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(&server.data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.extend(std::fs::read(path).unwrap());
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The server never holds a signed invite nobody used: registering one
+/// sends only the program, the token's hash and the expiry. Before the
+/// fix, the whole invite was uploaded and kept, and the server could enrol
+/// a key of its own under any unused invite.
+#[test]
+fn the_server_never_holds_an_invite_before_a_shopper_uses_it() {
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    let registered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = registered.clone();
+    liar.intercept(
+        "POST",
+        |p| p == "/v1/invites/shopper",
+        move |r| {
+            *seen.lock().unwrap() = r.body.clone();
+            None
+        },
+    );
+    let text = ada.json(&["invite", "shopper", "--program", &program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bundle = InviteBundle::parse(&text, now()).unwrap();
+    use sealdrop_proto::codec::Encode as _;
+    let signed = bundle.invite.to_bytes();
+
+    let body: serde_json::Value = serde_json::from_slice(&registered.lock().unwrap()).unwrap();
+    assert!(body.get("invite").is_none(), "{body}");
+    let encoded = serde_json::to_string(&B64::of(&bundle.invite)).unwrap();
+    assert!(!contains(
+        &serde_json::to_vec(&body).unwrap(),
+        encoded.trim_matches('"').as_bytes()
+    ));
+    assert!(
+        !contains(&server_disk(&server), &signed),
+        "the server keeps the unused invite"
+    );
+
+    // Once a shopper used it, the server holds it (the scan can see it).
+    let sam = Shopper::new();
+    sam.json(&["init"]);
+    sam.json(&["enroll", &text]);
+    assert!(contains(&server_disk(&server), &signed));
+}
+
+/// A front-running server: it reads the token from the shopper's reveal,
+/// enrols a key of its own with it first, then lets the shopper's reveal
+/// through, which is refused as used. The shopper is told plainly, and
+/// keeps no half-made enrolment. (Its own commitment was logged first, so
+/// an auditor who is shown both enrolments counts only the shopper's; see
+/// the next test.)
+#[test]
+fn a_front_run_enrolment_leaves_the_shopper_refusing_loudly() {
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    let text = ada.json(&["invite", "shopper", "--program", &program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let minted = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (record, upstream) = (minted.clone(), server.url.clone());
+    liar.intercept(
+        "POST",
+        |p| p == "/v1/enrol/shopper",
+        move |r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            let b64 = |k: &str| serde_json::from_value::<B64>(body[k].clone()).unwrap();
+            let invite: SignedInvite = b64("invite").decode().unwrap();
+            let enrolment: SignedEnrolment = b64("enrolment").decode().unwrap();
+            let stolen = InviteBundle {
+                invite,
+                token: InviteToken::from_bytes(enrolment.unverified_body().token),
+            };
+            let mallory = SecretIdentity::generate(&mut rng());
+            Client::new(&upstream)
+                .unwrap()
+                .enrol_shopper(&stolen, &mallory)
+                .unwrap();
+            *record.lock().unwrap() = Some(mallory.id());
+            None
+        },
+    );
+    let sam = Shopper::new();
+    sam.json(&["init"]);
+    let refused = sam.fails(&["enroll", &text]);
+    assert!(
+        refused.contains("someone else used this invite") && refused.contains("manager"),
+        "{refused}"
+    );
+    assert!(
+        minted.lock().unwrap().is_some(),
+        "the server did enrol its key"
+    );
+    assert!(
+        sam.json(&["programs"]).as_array().unwrap().is_empty(),
+        "nothing half-enrolled is kept"
+    );
+}
+
+/// A server that lets the real shopper enrol, then writes a second
+/// enrolment under the same invite for a key of its own (it has the token
+/// now), logged after it: both an auditor who had verified the log before
+/// and a new auditor name the second enrolment.
+#[test]
+fn a_second_enrolment_under_one_invite_is_named_by_auditors() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let _sam = enrolled_shopper(&ada, &program);
+    let auditor = new_auditor(&server, &ada, &program);
+    let (clean, _) = audit(&auditor);
+    assert!(clean.is_empty(), "{clean:?}");
+
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let (invite, enrolment): (Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT invite, enrolment FROM people WHERE role = 'shopper'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    use sealdrop_proto::codec::{Decode as _, Encode as _};
+    let stolen = InviteBundle {
+        invite: SignedInvite::from_bytes(&invite).unwrap(),
+        token: InviteToken::from_bytes(
+            SignedEnrolment::from_bytes(&enrolment)
+                .unwrap()
+                .unverified_body()
+                .token,
+        ),
+    };
+    let size: u64 = db
+        .query_row("SELECT COUNT(*) FROM log_leaves", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as u64;
+    let mallory = SecretIdentity::generate(&mut rng());
+    let minted = Enrolment::sign(&stolen, &mallory, now(), size);
+    let program_id: ProgramId = program.parse().unwrap();
+    let leaves = [
+        sealdrop_proto::log::entry::LogEntry::Committed {
+            commitment: minted.unverified_body().commitment(),
+            at: now(),
+        },
+        sealdrop_proto::log::entry::LogEntry::Enrolled {
+            person: mallory.id(),
+            role: sealdrop_proto::log::entry::LoggedRole::Shopper,
+            program: Some(program_id),
+            enrolment: Some(minted.hash(sealdrop_proto::labels::HASH_ENROLMENT_RECORD)),
+            at: now(),
+        },
+    ];
+    for (i, leaf) in leaves.iter().enumerate() {
+        db.execute(
+            "INSERT INTO log_leaves (idx, entry) VALUES (?1, ?2)",
+            rusqlite::params![(size + i as u64) as i64, leaf.leaf_data()],
+        )
+        .unwrap();
+    }
+    db.execute(
+        "INSERT INTO people (id, identity, role, org_id, enrolled_at, program_id, invite, enrolment)
+         VALUES (?1, ?2, 'shopper', (SELECT org_id FROM programs WHERE id = ?3), ?4, ?3, ?5, ?6)",
+        rusqlite::params![
+            &mallory.id().as_bytes()[..],
+            mallory.public().to_bytes(),
+            &program_id.as_bytes()[..],
+            now() as i64,
+            invite,
+            minted.to_bytes(),
+        ],
+    )
+    .unwrap();
+    drop(db);
+    server.restart();
+
+    let fresh = new_auditor(&server, &ada, &program);
+    for who in [&auditor, &fresh] {
+        let (failures, _) = audit(who);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, format!("shopper {}", mallory.id()));
+        assert!(failures[0].1.contains("second enrolment"), "{failures:?}");
+    }
+}
+
+/// An auditor enrolled by the operator who confirmed `program`.
+fn new_auditor(server: &Server, manager: &Staff, program: &str) -> Staff {
+    let (auditor, _, _) = enrolled(server, "Auditor", &operator_token(server, "auditor"));
+    auditor_confirms(&auditor, manager, program);
+    auditor
+}
+
+/// `audit verify --json`: its failures and summary.
+fn audit(auditor: &Staff) -> (Vec<(String, String)>, serde_json::Value) {
+    let out = auditor.run(&["audit", "verify", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (failure_pairs(&v["failures"], "item"), v)
 }

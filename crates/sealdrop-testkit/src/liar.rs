@@ -40,6 +40,26 @@ impl Exchange {
 
 type Rewrite = Box<dyn FnMut(&mut Exchange, usize) + Send>;
 
+/// A request as the client sent it, before it is forwarded.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub body: Vec<u8>,
+}
+
+/// What a hook before forwarding decides: forward the request, or answer
+/// it with this status and body without the server ever seeing it.
+pub type Verdict = Option<(u16, Vec<u8>)>;
+
+type Intercept = Box<dyn FnMut(&Request) -> Verdict + Send>;
+
+struct Hook {
+    method: String,
+    matches: Box<dyn Fn(&str) -> bool + Send>,
+    act: Intercept,
+}
+
 struct Rule {
     method: String,
     matches: Box<dyn Fn(&str) -> bool + Send>,
@@ -55,6 +75,7 @@ pub struct LyingProxy {
     pub url: String,
     upstream: Arc<Mutex<Option<String>>>,
     rules: Arc<Mutex<Vec<Rule>>>,
+    hooks: Arc<Mutex<Vec<Hook>>>,
     seen: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     port: u16,
@@ -78,11 +99,17 @@ impl LyingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
+        let hooks: Arc<Mutex<Vec<Hook>>> = Arc::default();
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         {
-            let (rules, seen, stop, upstream) =
-                (rules.clone(), seen.clone(), stop.clone(), upstream.clone());
+            let (rules, hooks, seen, stop, upstream) = (
+                rules.clone(),
+                hooks.clone(),
+                seen.clone(),
+                stop.clone(),
+                upstream.clone(),
+            );
             thread::spawn(move || {
                 for conn in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
@@ -92,8 +119,8 @@ impl LyingProxy {
                     let Some(to) = upstream.lock().unwrap().clone() else {
                         continue;
                     };
-                    let (rules, seen) = (rules.clone(), seen.clone());
-                    thread::spawn(move || serve(conn, &to, &rules, &seen));
+                    let (rules, hooks, seen) = (rules.clone(), hooks.clone(), seen.clone());
+                    thread::spawn(move || serve(conn, &to, &rules, &hooks, &seen));
                 }
             });
         }
@@ -101,6 +128,7 @@ impl LyingProxy {
             url: format!("http://127.0.0.1:{port}"),
             upstream,
             rules,
+            hooks,
             seen,
             stop,
             port,
@@ -134,9 +162,27 @@ impl LyingProxy {
         });
     }
 
-    /// Forgets every rule: an honest server again.
+    /// From now on, `method` requests whose path satisfies `matches` go
+    /// to `act` before they are forwarded: it may act first (as a server
+    /// that reads a request and uses it for itself), then forward the
+    /// request (`None`), or answer it instead (`Some((status, body))`).
+    pub fn intercept(
+        &self,
+        method: &str,
+        matches: impl Fn(&str) -> bool + Send + 'static,
+        act: impl FnMut(&Request) -> Verdict + Send + 'static,
+    ) {
+        self.hooks.lock().unwrap().push(Hook {
+            method: method.to_owned(),
+            matches: Box::new(matches),
+            act: Box::new(act),
+        });
+    }
+
+    /// Forgets every rule and hook: an honest server again.
     pub fn honest(&self) {
         self.rules.lock().unwrap().clear();
+        self.hooks.lock().unwrap().clear();
     }
 
     /// "METHOD path" of every request so far, in order.
@@ -242,7 +288,13 @@ const FRAMING: [&str; 4] = [
     "keep-alive",
 ];
 
-fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, seen: &Mutex<Vec<String>>) {
+fn serve(
+    conn: TcpStream,
+    upstream: &str,
+    rules: &Mutex<Vec<Rule>>,
+    hooks: &Mutex<Vec<Hook>>,
+    seen: &Mutex<Vec<String>>,
+) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(120)));
     let mut out = conn.try_clone().unwrap();
     let mut input = BufReader::new(conn);
@@ -262,7 +314,30 @@ fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, seen: &Mutex
             parts.next().unwrap_or_default().to_owned(),
         );
         seen.lock().unwrap().push(format!("{method} {path}"));
-        let Some(mut exchange) = forward(upstream, &head, &method, &path, request_body) else {
+        let request = Request {
+            method: method.clone(),
+            path: path.clone(),
+            body: request_body,
+        };
+        let mut verdict = None;
+        for hook in hooks.lock().unwrap().iter_mut() {
+            if verdict.is_none() && hook.method == method && (hook.matches)(&path) {
+                verdict = (hook.act)(&request);
+            }
+        }
+        let exchange = match verdict {
+            Some((status, body)) => Some(Exchange {
+                method: method.clone(),
+                path: path.clone(),
+                request_body: request.body,
+                status,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body,
+                drop_connection: false,
+            }),
+            None => forward(upstream, &head, &method, &path, request.body),
+        };
+        let Some(mut exchange) = exchange else {
             let _ = out.shutdown(Shutdown::Both);
             return;
         };
