@@ -138,8 +138,9 @@ fn a_split_chain_never_decides_a_report() {
         let before = liar.count("GET", is_descriptors);
         let result = ada.run(&["fetch", "--out", out.to_str().unwrap(), "--json"]);
         let stderr = String::from_utf8_lossy(&result.stderr);
-        assert!(
-            !result.status.success(),
+        assert_eq!(
+            result.status.code(),
+            Some(2),
             "lie on request {lie_on}: {stderr}"
         );
         assert!(
@@ -153,16 +154,21 @@ fn a_split_chain_never_decides_a_report() {
             "{:?}",
             liar.requests()
         );
+        let listed: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+        let failed = failure_pairs(&listed["failed"], "report");
         if lie_on == 0 {
             // The only copy is the forged one: refused as a fork of what
-            // this laptop pinned, and nothing at all is decrypted.
-            assert!(stderr.contains("forked"), "{stderr}");
+            // this laptop pinned, and nothing of the program is decrypted.
+            assert_eq!(failed.len(), 2, "{failed:?}");
+            assert!(
+                failed.iter().all(|(_, why)| why.contains("forked")),
+                "{failed:?}"
+            );
             assert!(!out.join(&honest).exists());
         } else {
-            // The only copy is the real one: the server's shopper does not
-            // chain to a real manager's invite.
-            let listed: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
-            let failed = failure_pairs(&listed["failed"], "report");
+            // The lie comes too late: the only copy is the real one, in
+            // which the server's shopper does not chain to a real
+            // manager's invite.
             assert_eq!(failed.len(), 1, "{failed:?}");
             assert_eq!(failed[0].0, forged);
             assert!(failed[0].1.contains("invite"), "{}", failed[0].1);
@@ -195,8 +201,10 @@ fn a_reviewer_pins_a_program_only_from_its_confirmed_fingerprint() {
 
     // Not confirmed: nothing is decrypted, and the message says what to do.
     let out = rita.home.path().join("findings");
-    let refused = rita.fails(&["fetch", "--out", out.to_str().unwrap()]);
-    assert!(refused.contains("program trust"), "{refused}");
+    let refused = rita.run(&["fetch", "--out", out.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(said.contains("program trust"), "{said}");
     assert!(!out.join(&report).exists());
 
     // The server shows the newcomer its own program under the same ID: the
@@ -205,8 +213,8 @@ fn a_reviewer_pins_a_program_only_from_its_confirmed_fingerprint() {
     liar.on("GET", is_descriptors, move |x, _| x.body = body.clone());
     let refused = rita.fails(&["program", "trust", &program, "--descriptor", &fingerprint]);
     assert!(refused.contains("fingerprint"), "{refused}");
-    let refused = rita.fails(&["fetch", "--out", out.to_str().unwrap()]);
-    assert!(!refused.is_empty());
+    let refused = rita.run(&["fetch", "--out", out.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
     assert!(!out.join(&report).exists());
 
     // A wrong fingerprint against the real chain is refused too.
@@ -240,6 +248,30 @@ fn a_reviewer_pins_a_program_only_from_its_confirmed_fingerprint() {
     let fetched = rita.run(&["fetch", "--out", out.to_str().unwrap(), "--json"]);
     let listed: serde_json::Value = serde_json::from_slice(&fetched.stdout).unwrap();
     assert!(out.join(&report).join("report.json").exists(), "{listed}");
+    // A newcomer whose first sight of the program was the forged chain
+    // (pinned on first use) confirms the real one from the fingerprint,
+    // and is told that the server showed them a forged program before.
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ray, ray_id, ray_fp) = enrolled_via(&liar.url, "Ray", &token);
+    let granted = grant(&ada, &program, &ray_id, &ray_fp);
+    let body = chain_body(&forgery.chain);
+    liar.on("GET", is_descriptors, move |x, _| x.body = body.clone());
+    let shown = ray.json(&["program", "show", &program]);
+    assert_eq!(shown["confirmed"], false);
+    assert!(shown["fingerprint"].is_null(), "{shown}");
+    liar.honest();
+    let confirmed = ray.json(&[
+        "program",
+        "trust",
+        &program,
+        "--descriptor",
+        granted["descriptor_fingerprint"].as_str().unwrap(),
+    ]);
+    assert_eq!(confirmed["forged_before"], true, "{confirmed}");
+
     // Once confirmed, the forged chain is refused everywhere.
     let body = chain_body(&forgery.chain);
     liar.on("GET", is_descriptors, move |x, _| x.body = body.clone());
@@ -300,9 +332,17 @@ fn grant_never_rewraps_another_programs_report() {
             .any(|r| r["id"] == rita_id.as_str()),
         "{shown}"
     );
-    let out = rita.home.path().join("findings");
-    let _ = rita.run(&["fetch", "--out", out.to_str().unwrap()]);
-    assert!(!out.join(&secret).exists());
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let rita_key: sealdrop_proto::PersonId = rita_id.parse().unwrap();
+    let envelopes: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM envelopes WHERE recipient = ?1",
+            [&rita_key.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(envelopes, 0, "an envelope was made for Rita");
+    drop(rita);
 }
 
 /// Every file of the server's data directory, as one byte string.
@@ -520,4 +560,57 @@ fn audit(auditor: &Staff) -> (Vec<(String, String)>, serde_json::Value) {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     (failure_pairs(&v["failures"], "item"), v)
+}
+
+/// `revoke --all-programs` against a server that leaves a program out of
+/// its list: the manager's laptop knows the programs it pinned, so the
+/// dismissed reader loses that one too.
+#[test]
+fn revoke_everywhere_reaches_a_program_the_server_hides() {
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let shown = create_program(&ada);
+    let hidden = create_program(&ada);
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    grant(&ada, &shown, &rita_id, &rita_fp);
+    grant(&ada, &hidden, &rita_id, &rita_fp);
+
+    let left_out = hidden.clone();
+    liar.on(
+        "GET",
+        |p| p == "/v1/programs",
+        move |x, _| {
+            let list: Vec<serde_json::Value> = serde_json::from_slice(&x.body).unwrap();
+            let kept: Vec<_> = list
+                .into_iter()
+                .filter(|p| p["program"] != left_out.as_str())
+                .collect();
+            x.body = serde_json::to_vec(&kept).unwrap();
+        },
+    );
+    let revoked = ada.json(&["revoke", "--all-programs", "--from", &rita_id]);
+    let programs: Vec<&str> = revoked["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["program"].as_str().unwrap())
+        .collect();
+    assert!(programs.contains(&hidden.as_str()), "{revoked}");
+    assert_eq!(programs.len(), 2, "{revoked}");
+    liar.honest();
+    for program in [&shown, &hidden] {
+        let after = ada.json(&["program", "show", program]);
+        assert!(
+            after["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["id"] != rita_id.as_str()),
+            "{after}"
+        );
+    }
 }

@@ -135,7 +135,8 @@ impl ProgramAuthority {
                     offered,
                 });
             }
-            if authority.hash_at(version) != Some(&hash_of(pinned)) {
+            // The whole signed descriptor, signature included, as verified.
+            if authority.version(version).ok() != Some(pinned) {
                 return Err(AuthorityError::ForkFromPin {
                     program: *program,
                     version,

@@ -55,12 +55,23 @@ pub enum ReleaseError {
 }
 
 /// A shopper whose chain to a manager's invite verified in a program's
-/// authority: their enrolled key and the inviting manager.
+/// authority: their enrolled key and the inviting manager. Only
+/// [`shopper_chain`] makes one.
 #[derive(Debug, Clone)]
 pub struct VerifiedShopper {
-    pub program: ProgramId,
-    pub key: PublicIdentity,
-    pub inviting_manager: PersonId,
+    program: ProgramId,
+    key: PublicIdentity,
+    inviting_manager: PersonId,
+}
+
+impl VerifiedShopper {
+    pub fn key(&self) -> &PublicIdentity {
+        &self.key
+    }
+
+    pub fn inviting_manager(&self) -> &PersonId {
+        &self.inviting_manager
+    }
 }
 
 /// Checks a shopper's invite and enrolment (as the server stores them) in
@@ -103,18 +114,45 @@ pub struct ReaderView<'a> {
 }
 
 /// A release every check passed: what may be opened, and what the reader
-/// is told about it.
+/// is told about it. Only [`verify_release`] makes one.
 #[derive(Debug)]
 pub struct VerifiedRelease {
-    pub record: VerifiedRecord,
-    pub envelope: Envelope,
-    /// The Ed25519 key of the manager whose grant added this envelope;
+    record: VerifiedRecord,
+    envelope: Envelope,
+    granted_by: Option<[u8; 32]>,
+    acknowledgement: Acknowledgement,
+    checkpoint: Checkpoint,
+    inviting_manager: PersonId,
+}
+
+impl VerifiedRelease {
+    pub fn record(&self) -> &VerifiedRecord {
+        &self.record
+    }
+
+    /// The reader's envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The Ed25519 key of the manager whose grant added the envelope;
     /// `None` when the shopper sealed it.
-    pub granted_by: Option<[u8; 32]>,
-    pub acknowledgement: Acknowledgement,
+    pub fn granted_by(&self) -> Option<&[u8; 32]> {
+        self.granted_by.as_ref()
+    }
+
+    pub fn acknowledgement(&self) -> &Acknowledgement {
+        &self.acknowledgement
+    }
+
     /// The checkpoint in which the release is proven.
-    pub checkpoint: Checkpoint,
-    pub inviting_manager: PersonId,
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    pub fn inviting_manager(&self) -> &PersonId {
+        &self.inviting_manager
+    }
 }
 
 /// Checks a release of `report` to the reader. `shopper` gives the result

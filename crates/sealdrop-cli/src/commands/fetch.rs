@@ -15,9 +15,7 @@ use sealdrop_client::Client;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use sealdrop_proto::keys::{PublicIdentity, SecretIdentity};
 use sealdrop_verify::ProgramAuthority;
-use sealdrop_verify::release::{
-    self as verify, ReaderView, ReleaseError, VerifiedRelease, VerifiedShopper,
-};
+use sealdrop_verify::release::{self as verify, ReaderView, ReleaseError, VerifiedShopper};
 use serde_json::json;
 
 use super::Ctx;
@@ -148,21 +146,19 @@ fn fetch_one(
         other => anyhow!(other),
     })?;
     trusted
-        .vouch(client, log_key, log_origin, &verified.checkpoint)
+        .vouch(client, log_key, log_origin, verified.checkpoint())
         .map_err(|why| anyhow!("not decrypted: {why}"))?;
-    let VerifiedRelease {
-        record,
-        envelope,
-        granted_by,
-        acknowledgement: ack_body,
-        inviting_manager: manager_id,
-        ..
-    } = verified;
+    let (record, envelope, ack_body) = (
+        verified.record(),
+        verified.envelope(),
+        verified.acknowledgement(),
+    );
+    let (granted_by, manager_id) = (verified.granted_by(), verified.inviting_manager());
     let core = &record.header().core;
 
     // Only now: decrypt, into a temporary folder.
     let key = record
-        .unwrap_key(&envelope, me)
+        .unwrap_key(envelope, me)
         .map_err(|_| anyhow!("the envelope does not open with your key"))?;
     let opener = record.opener(&key)?;
     let content = opener
@@ -248,7 +244,10 @@ pub fn fetch(
     ctx.home.save(&state)?;
     private_dir(out)?;
     let entries = client.inbox(program.as_ref(), None)?;
-    let mut chains: BTreeMap<String, ProgramAuthority> = BTreeMap::new();
+    // Each program's one chain, or why its reports are not fetched (an
+    // unconfirmed program, a fork): that fails only that program's reports.
+    let mut chains: BTreeMap<String, std::result::Result<ProgramAuthority, String>> =
+        BTreeMap::new();
     let (mut written, mut skipped) = (Vec::new(), 0usize);
     let mut failed = Vec::new();
     let mut todo = Vec::new();
@@ -259,10 +258,8 @@ pub fn fetch(
         }
         if !chains.contains_key(&entry.program) {
             let id: ProgramId = entry.program.parse()?;
-            chains.insert(
-                entry.program.clone(),
-                confirmed_authority(&client, &mut state, &id)?,
-            );
+            let chain = confirmed_authority(&client, &mut state, &id).map_err(|e| format!("{e:#}"));
+            chains.insert(entry.program.clone(), chain);
         }
         todo.push(entry);
     }
@@ -285,7 +282,8 @@ pub fn fetch(
                     let Some(entry) = todo.get(i) else { break };
                     progress.at(i + 1);
                     let result = match chains.get(&entry.program) {
-                        Some(authority) => fetch_one(&reader, entry, authority, &shoppers, out),
+                        Some(Ok(authority)) => fetch_one(&reader, entry, authority, &shoppers, out),
+                        Some(Err(why)) => Err(anyhow!("not fetched: {why}")),
                         None => Err(anyhow!("no verified chain for the program")),
                     };
                     if let Ok(mut r) = results.lock() {

@@ -91,11 +91,13 @@ pub fn access(ctx: &Ctx, program: Option<&str>) -> Result<()> {
     };
     let mut out = Vec::new();
     for id in &ids {
-        let versions = authority(&client, &mut state, id)?.versions().to_vec();
+        let chain = authority(&client, &mut state, id)?;
+        let versions = chain.versions().to_vec();
         let d = versions.last().map(|v| v.unverified_body().clone());
         let readers = readers_since(&versions);
         out.push(json!({
             "program": id.to_string(),
+            "confirmed": chain.is_confirmed(),
             "name": d.as_ref().map(|d| d.name.clone()),
             "version": d.as_ref().map(|d| d.version),
             "managers": d.as_ref().map(|d| d.managers.iter().map(|m| m.id().to_string()).collect::<Vec<_>>()),
@@ -108,10 +110,15 @@ pub fn access(ctx: &Ctx, program: Option<&str>) -> Result<()> {
             let mut t = String::new();
             for p in &out {
                 t.push_str(&format!(
-                    "Program {} ({}), descriptor version {}\n",
+                    "Program {} ({}), descriptor version {}{}\n",
                     p["program"].as_str().unwrap_or_default(),
                     p["name"],
-                    p["version"]
+                    p["version"],
+                    if p["confirmed"] == true {
+                        ""
+                    } else {
+                        " (NOT CONFIRMED on this laptop: as the server shows it)"
+                    }
                 ));
                 for r in p["readers"].as_array().into_iter().flatten() {
                     t.push_str(&format!(
@@ -139,9 +146,14 @@ pub fn exposure(ctx: &Ctx, person: &str) -> Result<()> {
         bail!("exposure reads every report's record: run it as an auditor");
     }
     let mut chains: BTreeMap<ProgramId, Vec<SignedDescriptor>> = BTreeMap::new();
+    let mut unconfirmed = Vec::new();
     for p in client.programs()? {
         let id: ProgramId = p.program.parse()?;
-        chains.insert(id, authority(&client, &mut state, &id)?.versions().to_vec());
+        let chain = authority(&client, &mut state, &id)?;
+        if !chain.is_confirmed() {
+            unconfirmed.push(id.to_string());
+        }
+        chains.insert(id, chain.versions().to_vec());
     }
     ctx.home.save(&state)?;
     // Reports granted to them.
@@ -208,9 +220,15 @@ pub fn exposure(ctx: &Ctx, person: &str) -> Result<()> {
                 ));
             }
             t.push_str("\nRevoke them everywhere with `sealdrop revoke --all-programs --from ID`.");
+            if !unconfirmed.is_empty() {
+                t.push_str(&format!(
+                    "\nNOT CONFIRMED on this laptop, so judged as the server shows them: {} (confirm with `sealdrop audit trust`).",
+                    unconfirmed.join(", ")
+                ));
+            }
             t
         },
-        || json!({"person": who.to_string(), "reports": exposed}),
+        || json!({"person": who.to_string(), "reports": exposed, "unconfirmed_programs": unconfirmed}),
     );
     Ok(())
 }

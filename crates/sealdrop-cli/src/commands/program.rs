@@ -205,22 +205,51 @@ pub fn change(
     program: &ProgramId,
     change: impl FnOnce(&mut ProgramDescriptor) -> Result<()>,
 ) -> Result<SignedDescriptor> {
-    let (mut state, me, client) = ctx.connect()?;
-    let current = confirmed_authority(&client, &mut state, program)?
-        .current_signed()
-        .clone();
-    if !current.unverified_body().is_manager(&me.id()) {
-        bail!("you are not a manager of this program");
+    match change_if(ctx, program, |d| change(d).map(|()| true))? {
+        Changed::Signed(next) => Ok(*next),
+        Changed::Unchanged { .. } => bail!("the change left the program as it was"),
     }
+}
+
+/// What [`change_if`] did.
+#[derive(Debug)]
+pub enum Changed {
+    /// The new version, signed, accepted by the server and pinned.
+    Signed(Box<SignedDescriptor>),
+    /// Nothing to change, judged on the program's chain, which this person
+    /// had (`confirmed`) or had not confirmed.
+    Unchanged { confirmed: bool },
+}
+
+/// [`change`], where `change` says whether there is anything to change.
+/// One chain, downloaded once; it must be confirmed for anything to be
+/// signed.
+pub fn change_if(
+    ctx: &Ctx,
+    program: &ProgramId,
+    change: impl FnOnce(&mut ProgramDescriptor) -> Result<bool>,
+) -> Result<Changed> {
+    let (mut state, me, client) = ctx.connect()?;
+    let chain = authority(&client, &mut state, program)?;
+    ctx.home.save(&state)?;
+    let current = chain.current_signed().clone();
     let mut next = ProgramDescriptor::successor(&current, now());
-    change(&mut next)?;
+    if !change(&mut next)? {
+        return Ok(Changed::Unchanged {
+            confirmed: chain.is_confirmed(),
+        });
+    }
+    chain.confirmed()?;
+    if !current.unverified_body().is_manager(&me.id()) {
+        bail!("you are not a manager of program {program}; ask one of its managers");
+    }
     let next = next.sign(&me)?;
     client
         .update_descriptor(&next)
         .context("the server refused the new descriptor version")?;
     state.pin(&next);
     ctx.home.save(&state)?;
-    Ok(next)
+    Ok(Changed::Signed(Box::new(next)))
 }
 
 pub fn update_questionnaire(
@@ -283,9 +312,15 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
     ctx.out.show(
         || {
             let mut t = format!(
-                "Program {} ({:?})\nDescriptor version {} (verified from version 1), fingerprint {}\n{}\nQuestionnaire version {}\nRetention {} days\nManagers:\n",
-                d.program_id, d.name, d.version, fingerprint_of(chain.current_signed()),
-                if confirmed { "Confirmed out of band on this laptop." } else { "NOT CONFIRMED on this laptop: ask a manager for the descriptor fingerprint, then `sealdrop program trust`." },
+                "Program {} ({:?})\nDescriptor version {} (verified from version 1)\n{}\nQuestionnaire version {}\nRetention {} days\nManagers:\n",
+                d.program_id, d.name, d.version,
+                // An unconfirmed chain's fingerprint is the server's word:
+                // never shown where it could be copied into `trust`.
+                if confirmed {
+                    format!("Confirmed on this laptop; descriptor fingerprint {}", fingerprint_of(chain.current_signed()))
+                } else {
+                    "NOT CONFIRMED on this laptop: ask a manager of the program to read you its descriptor fingerprint, then run `sealdrop program trust`.".to_owned()
+                },
                 d.questionnaire_version, d.retention_days
             );
             for (id, fp) in &managers {
@@ -302,7 +337,8 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
         },
         || {
             json!({"id": d.program_id.to_string(), "name": d.name, "version": d.version,
-                   "fingerprint": fingerprint_of(chain.current_signed()).to_string(), "confirmed": confirmed,
+                   "fingerprint": confirmed.then(|| fingerprint_of(chain.current_signed()).to_string()),
+                   "confirmed": confirmed,
                    "questionnaire_version": d.questionnaire_version, "retention_days": d.retention_days,
                    "managers": managers.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>(),
                    "recipients": recipients.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>()})

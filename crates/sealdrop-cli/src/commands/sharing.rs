@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::fetch::{Shoppers, shopper_chain};
 use super::program::{
-    authority, change, confirmation_line, confirmed_authority, fingerprint_of, parse_program,
+    Changed, change, change_if, confirmation_line, confirmed_authority, fingerprint_of,
+    parse_program,
 };
 use super::{Ctx, now};
 use sealdrop_verify::ProgramAuthority;
@@ -109,11 +110,11 @@ impl Rewrapper<'_> {
         })
         .with_context(|| format!("report {report} does not verify; nothing was granted"))?;
         let key = verified
-            .record
-            .unwrap_key(&verified.envelope, self.me)
+            .record()
+            .unwrap_key(verified.envelope(), self.me)
             .with_context(|| format!("cannot open report {report} with your key"))?;
         Ok(verified
-            .record
+            .record()
             .wrap_for(&key, to, &mut rand_core::UnwrapErr(getrandom::SysRng))?)
     }
 }
@@ -250,45 +251,81 @@ pub fn revoke(ctx: &Ctx, program: Option<&str>, all: bool, from: &str) -> Result
     let programs: Vec<ProgramId> = match (program, all) {
         (Some(p), _) => vec![parse_program(p)?],
         (None, true) => {
-            let (mut state, _, client) = ctx.connect()?;
-            let mut mine = Vec::new();
+            // Every program the server lists and every one this laptop
+            // pinned: a server that leaves a program out of its list does
+            // not keep a dismissed reader there.
+            let (state, _, client) = ctx.connect()?;
+            let mut all = std::collections::BTreeSet::new();
             for summary in client.programs()? {
-                let id: ProgramId = summary.program.parse()?;
-                if authority(&client, &mut state, &id)?
-                    .current()
-                    .is_recipient(&from)
-                {
-                    mine.push(id);
-                }
+                all.insert(
+                    summary
+                        .program
+                        .parse::<ProgramId>()
+                        .context("the server listed a malformed program ID")?,
+                );
             }
-            ctx.home.save(&state)?;
-            mine
+            for pinned in state.programs.keys().chain(state.confirmed.keys()) {
+                all.insert(parse_program(pinned)?);
+            }
+            all.into_iter().collect()
         }
         (None, false) => bail!("give --program P or --all-programs"),
     };
-    let mut done = Vec::new();
+    let (mut done, mut failed, mut unconfirmed) = (Vec::new(), Vec::new(), Vec::new());
     for id in &programs {
-        let next = change(ctx, id, |d| {
+        let single = program.is_some();
+        let outcome = change_if(ctx, id, |d| {
             if !d.is_recipient(&from) {
-                bail!("{from} cannot read program {id} already");
+                if single {
+                    bail!("{from} cannot read program {id} already");
+                }
+                return Ok(false);
             }
             d.remove_recipient(&from);
-            Ok(())
-        })?;
-        done.push(json!({"program": id.to_string(), "version": next.unverified_body().version}));
+            Ok(true)
+        });
+        match outcome {
+            Ok(Changed::Signed(next)) => done.push(
+                json!({"program": id.to_string(), "version": next.unverified_body().version}),
+            ),
+            Ok(Changed::Unchanged { confirmed: true }) => {}
+            Ok(Changed::Unchanged { confirmed: false }) => unconfirmed.push(id.to_string()),
+            Err(e) if single => return Err(e),
+            Err(e) => failed.push((id.to_string(), format!("{e:#}"))),
+        }
     }
     ctx.out.show(
         || {
-            if done.is_empty() {
-                format!("{from} could read none of your programs.")
+            let mut t = if done.is_empty() {
+                format!("{from} could read none of the programs you manage.")
             } else {
                 format!(
                     "{from} can no longer read {} program(s); the server deleted their envelopes.",
                     done.len()
                 )
+            };
+            for (program, why) in &failed {
+                t.push_str(&format!("\nNOT REVOKED in {program}: {why}"));
             }
+            if !unconfirmed.is_empty() {
+                t.push_str(&format!(
+                    "\nNot a reader, as the server shows them, of {} program(s) you have not confirmed: {}",
+                    unconfirmed.len(),
+                    unconfirmed.join(", ")
+                ));
+            }
+            t
         },
-        || json!({"from": from.to_string(), "revoked": done}),
+        || {
+            json!({"from": from.to_string(), "revoked": done, "unconfirmed": unconfirmed,
+                   "failed": failed.iter().map(|(p, w)| json!({"program": p, "reason": w})).collect::<Vec<_>>()})
+        },
     );
+    if !failed.is_empty() {
+        bail!(
+            "{from} may still read {} program(s) listed above; resolve each and run revoke again",
+            failed.len()
+        );
+    }
     Ok(())
 }
