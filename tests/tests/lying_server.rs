@@ -614,3 +614,88 @@ fn revoke_everywhere_reaches_a_program_the_server_hides() {
         );
     }
 }
+
+/// A server that withholds its `409 stale-list`: after a reader was
+/// revoked (version 3), it accepts a report sealed to version 2, so the
+/// revoked reader gets an envelope of a report sent after the revocation.
+/// (It hides version 3 on its own disk while the report arrives, then puts
+/// it back.) Auditors, old and new, name the report: the log accepted it
+/// when version 3 was current.
+#[test]
+fn a_report_accepted_without_the_409_is_named_by_auditors() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    grant(&ada, &program, &rita_id, &rita_fp);
+    let (_, key) = new_shopper(&server, &ada, &program);
+    let auditor = new_auditor(&server, &ada, &program);
+    let (clean, _) = audit(&auditor);
+    assert!(clean.is_empty(), "{clean:?}");
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+
+    let program_id: ProgramId = program.parse().unwrap();
+    let hide = |server: &mut Server, put_back: Option<Vec<u8>>| -> Option<Vec<u8>> {
+        server.stop();
+        let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+        let id = &program_id.as_bytes()[..];
+        let hidden = match put_back {
+            None => {
+                let v3: Vec<u8> = db
+                    .query_row(
+                        "SELECT descriptor FROM descriptors WHERE program_id = ?1 AND version = 3",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                db.execute(
+                    "DELETE FROM descriptors WHERE program_id = ?1 AND version = 3",
+                    [id],
+                )
+                .unwrap();
+                db.execute(
+                    "UPDATE programs SET current_version = 2 WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+                Some(v3)
+            }
+            Some(v3) => {
+                db.execute(
+                    "INSERT INTO descriptors (program_id, version, descriptor, accepted_at)
+                     VALUES (?1, 3, ?2, ?3)",
+                    rusqlite::params![id, v3, now() as i64],
+                )
+                .unwrap();
+                db.execute(
+                    "UPDATE programs SET current_version = 3 WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+                None
+            }
+        };
+        drop(db);
+        server.restart();
+        hidden
+    };
+    let v3 = hide(&mut server, None);
+    let mut shopper = Client::new(&server.url).unwrap();
+    shopper.sign_in(&key).unwrap();
+    let stale = submit(&shopper, &key, &program, b"{\"clean\":\"late\"}", &[]);
+    hide(&mut server, v3);
+
+    let fresh = new_auditor(&server, &ada, &program);
+    for who in [&auditor, &fresh] {
+        let (failures, _) = audit(who);
+        let named: Vec<_> = failures
+            .iter()
+            .filter(|(item, _)| *item == format!("report {stale}"))
+            .collect();
+        assert_eq!(named.len(), 1, "{failures:?}");
+        assert!(named[0].1.contains("409"), "{failures:?}");
+    }
+}

@@ -23,9 +23,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sealdrop_proto::descriptor::SignedDescriptor;
 use sealdrop_proto::hash::Digest;
 use sealdrop_proto::ids::{PersonId, ProgramId};
 use sealdrop_proto::log::entry::{LogEntry, LoggedRole};
+
+use crate::history::{VersionTimeline, check_manager_at};
 
 /// A shopper as the server lists them, with the facts of their (already
 /// chain-checked) invite and enrolment.
@@ -40,6 +43,8 @@ pub struct ListedEnrolment {
     pub record_hash: Digest,
     pub commitment: Digest,
     pub commitment_leaf: u64,
+    /// The Ed25519 key that signed the invite.
+    pub invite_signer: [u8; 32],
 }
 
 /// The log entries this run read: `entries` are `(index, entry)` from
@@ -91,6 +96,10 @@ pub fn check(
     window: &LogWindow<'_>,
     older: &BTreeMap<u64, LogEntry>,
     programs: &BTreeSet<ProgramId>,
+    (timeline, chains): (
+        &VersionTimeline,
+        &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
+    ),
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let item = |p: &PersonId| format!("shopper {p}");
@@ -164,6 +173,14 @@ pub fn check(
                 ),
             ));
         }
+        // The invite's signer managed the version current when the log
+        // recorded the enrolment, whatever version the invite names.
+        if let Some(why) = chains
+            .get(&e.program)
+            .and_then(|chain| check_manager_at(timeline, chain, &e.program, leaf, &e.invite_signer))
+        {
+            findings.push((item(&e.person), format!("its invite does not count: {why}")));
+        }
         if at > e.invite_expires_at {
             findings.push((
                 item(&e.person),
@@ -223,6 +240,7 @@ mod tests {
             record_hash: [n; 32],
             commitment: [n.wrapping_add(100); 32],
             commitment_leaf,
+            invite_signer: [0; 32],
         };
         let leaves = vec![
             (
@@ -253,6 +271,7 @@ mod tests {
             &window,
             &BTreeMap::new(),
             &BTreeSet::from([program()]),
+            (&VersionTimeline::default(), &BTreeMap::new()),
         )
     }
 
@@ -329,14 +348,16 @@ mod tests {
             BTreeSet::from([0])
         );
         let programs = BTreeSet::from([program()]);
+        let none = (&VersionTimeline::default(), &BTreeMap::new());
         let missing = check(
             std::slice::from_ref(&e),
             &window,
             &BTreeMap::new(),
             &programs,
+            none,
         );
         assert!(missing[0].1.contains("could not be read"));
         let older = BTreeMap::from([leaves[0].clone()]);
-        assert!(check(&[e], &window, &older, &programs).is_empty());
+        assert!(check(&[e], &window, &older, &programs, none).is_empty());
     }
 }

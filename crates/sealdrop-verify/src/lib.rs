@@ -15,6 +15,7 @@
 
 pub mod authority;
 pub mod enrolment;
+pub mod history;
 pub mod log_check;
 pub mod release;
 

@@ -18,11 +18,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::mpsc::{SyncSender, sync_channel};
 
+use super::AuditMemory;
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::{AuditEnrolment, Role, bulk};
 use sealdrop_client::Client;
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::SignedDescriptor;
+use sealdrop_proto::hash::Digest;
 use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use sealdrop_proto::invite::{SignedEnrolment, SignedInvite, verify_shopper_chain};
 use sealdrop_proto::keys::{KnownIdentities, PublicIdentity};
@@ -31,6 +33,7 @@ use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
 use sealdrop_verify::enrolment::{self, ListedEnrolment, LogWindow};
+use sealdrop_verify::history::{self, VersionTimeline};
 use serde_json::json;
 
 use super::audit_log;
@@ -103,6 +106,7 @@ fn check_enrolment(
         record_hash: enrolment.hash(sealdrop_proto::labels::HASH_ENROLMENT_RECORD),
         commitment: e.commitment(),
         commitment_leaf: e.commitment_leaf,
+        invite_signer: *invite.signer_key(),
     };
     Ok(Shopper {
         key: identity,
@@ -136,8 +140,12 @@ fn check_enrolments_logged(
     client: &Client,
     log: &audit_log::LogView,
     shoppers: &BTreeMap<PersonId, Shopper>,
-    programs: &std::collections::BTreeSet<ProgramId>,
+    authority: (
+        &VersionTimeline,
+        &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
+    ),
 ) -> Vec<(String, String)> {
+    let programs = authority.1.keys().copied().collect();
     let listed: Vec<ListedEnrolment> = shoppers.values().map(|s| s.listed.clone()).collect();
     let window = LogWindow {
         start: log.start,
@@ -153,8 +161,80 @@ fn check_enrolments_logged(
             Err(e) => failures.push((format!("log entry {index}"), format!("{e:#}"))),
         }
     }
-    failures.extend(enrolment::check(&listed, &window, &older, programs));
+    failures.extend(enrolment::check(
+        &listed, &window, &older, &programs, authority,
+    ));
     failures
+}
+
+/// The rules that depend on the version current at a point of the log,
+/// for the entries this run read (`sealdrop_verify::history`).
+fn authority_in_log_order(
+    log: &audit_log::LogView,
+    timeline: &VersionTimeline,
+    chains: &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
+    seen: &[Seen],
+    grants: &[sealdrop_api::AuditGrant],
+) -> Vec<(String, String)> {
+    let mut failures = Vec::new();
+    let read = log.start..log.checkpoint.size();
+    for row in seen {
+        let (Some(leaf), Some((version, envelopes))) = (row.leaf, row.sealed) else {
+            continue;
+        };
+        let why = chains
+            .get(&row.program)
+            .filter(|_| read.contains(&leaf))
+            .and_then(|chain| {
+                history::check_acceptance(timeline, chain, &row.program, leaf, version, envelopes)
+            });
+        if let Some(why) = why {
+            failures.push((format!("report {}", row.report), why));
+        }
+    }
+    let listed: BTreeMap<Digest, [u8; 32]> = grants
+        .iter()
+        .filter_map(|g| {
+            let grant = SignedGrant::from_bytes(&g.grant.0).ok()?;
+            Some((
+                grant.hash(sealdrop_proto::labels::HASH_GRANT_RECORD),
+                *grant.signer_key(),
+            ))
+        })
+        .collect();
+    for (index, entry) in &log.entries {
+        let LogEntry::Granted { program, grant, .. } = entry else {
+            continue;
+        };
+        let Some(chain) = chains.get(program) else {
+            continue;
+        };
+        let why = match listed.get(grant) {
+            Some(signer) => history::check_manager_at(timeline, chain, program, *index, signer),
+            None => Some("the log records a grant the server does not list".into()),
+        };
+        if let Some(why) = why {
+            failures.push((format!("log entry {index}"), format!("grant: {why}")));
+        }
+    }
+    failures
+}
+
+/// The version of each program current where this run's log entries
+/// start: nothing before a first or full run, else what the last clean
+/// run kept.
+fn versions_at_start(
+    log: &audit_log::LogView,
+    memory: Option<&AuditMemory>,
+) -> BTreeMap<ProgramId, u64> {
+    match memory {
+        Some(m) if log.start > 0 => m
+            .versions
+            .iter()
+            .filter_map(|(p, v)| Some((p.parse().ok()?, *v)))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// Threads that verify reports: one per core of the machines we measure on.
@@ -205,13 +285,14 @@ struct Checked {
 /// Checks one report: the record's signer is an enrolled shopper of the
 /// record's program, the signature verifies strictly, the acknowledgement
 /// names the record, and a live report's ciphertext matches every signed
-/// digest. Returns the ciphertext bytes checked.
+/// digest. Returns the ciphertext bytes checked, and the version the
+/// record is sealed for with its number of envelopes.
 fn check_report(
     client: &Client,
     entry: &bulk::Entry,
     shoppers: &BTreeMap<PersonId, Shopper>,
     known: &KnownIdentities,
-) -> Result<u64> {
+) -> Result<(u64, (u64, usize))> {
     let record = ReportRecord::from_bytes_with_known(&entry.record, known)
         .context("the record is malformed")?;
     let core = &record.header.core;
@@ -225,6 +306,10 @@ fn check_report(
     }
     let hash = record.hash();
     let report = core.report_id;
+    let sealed = (
+        record.header.descriptor_version,
+        record.envelope_hashes.len(),
+    );
     let verified = record
         .verify()
         .map_err(|_| anyhow!("the shopper's signature does not verify"))?;
@@ -251,7 +336,7 @@ fn check_report(
     let mut bytes = 0;
     for (i, digest) in verified.record().streams.iter().enumerate() {
         let checked = match &entry.ciphertext {
-            bulk::Ciphertext::Tombstoned => return Ok(0),
+            bulk::Ciphertext::Tombstoned => return Ok((0, sealed)),
             bulk::Ciphertext::Included(streams) => {
                 let stream = streams.get(i).map(Vec::as_slice).unwrap_or_default();
                 verified.check_ciphertext(i, &mut &stream[..])
@@ -271,7 +356,7 @@ fn check_report(
     {
         bail!("the page carries more streams than the report signed");
     }
-    Ok(bytes)
+    Ok((bytes, sealed))
 }
 
 /// What the listing says of a report, for matching with the log.
@@ -285,6 +370,7 @@ fn seen(entry: &bulk::Entry) -> Option<Seen> {
         sealed_report: ack.sealed_report,
         received_at: ack.received_at,
         tombstoned: entry.ciphertext == bulk::Ciphertext::Tombstoned,
+        sealed: None,
     })
 }
 
@@ -396,9 +482,16 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
             Err(e) => failures.push((format!("shopper {}", p.person), format!("{e:#}"))),
         }
     }
-    if let Some(log) = &log {
-        let programs = chains.keys().copied().collect();
-        failures.extend(check_enrolments_logged(&client, log, &shoppers, &programs));
+    let timeline = log
+        .as_ref()
+        .map(|log| VersionTimeline::new(versions_at_start(log, memory.as_ref()), &log.entries));
+    if let (Some(log), Some(timeline)) = (&log, &timeline) {
+        failures.extend(check_enrolments_logged(
+            &client,
+            log,
+            &shoppers,
+            (timeline, &chains),
+        ));
     }
 
     // Grants: each verifies against the version it names.
@@ -442,15 +535,21 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                     let Ok(mut c) = checked.lock() else { return };
                     for (entry, result) in results {
                         c.reports += 1;
-                        c.seen.extend(seen(entry));
+                        let mut row = seen(entry);
                         c.listed.insert(ReportId::from_bytes(entry.report));
                         match result {
-                            Ok(bytes) => c.ciphertext_bytes += bytes,
+                            Ok((bytes, sealed)) => {
+                                c.ciphertext_bytes += bytes;
+                                if let Some(row) = &mut row {
+                                    row.sealed = Some(sealed);
+                                }
+                            }
                             Err(e) => {
                                 let id = ReportId::from_bytes(entry.report);
                                 c.failures.push((format!("report {id}"), format!("{e:#}")));
                             }
                         }
+                        c.seen.extend(row);
                         if entry.ciphertext == bulk::Ciphertext::Tombstoned {
                             c.tombstones += 1;
                         }
@@ -471,6 +570,19 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
     let (reports, tombstones) = (checked.reports, checked.tombstones);
     failures.extend(checked.failures);
 
+    // Authority as the log ordered it: each report accepted under the
+    // version current then, each grant signed by a manager of the version
+    // current when the log recorded it.
+    if let (Some(log), Some(timeline)) = (&log, &timeline) {
+        failures.extend(authority_in_log_order(
+            log,
+            timeline,
+            &chains,
+            &checked.seen,
+            &grants,
+        ));
+    }
+
     // The log and the data agree; then remember what was verified, only
     // when everything did: a failure is reported again on the next run,
     // never skipped because its entries were "seen".
@@ -485,7 +597,15 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                 cursor,
             )?;
             if failures.is_empty() && m.failures.is_empty() {
-                state.audit = Some(log.memory(m.cursor, now()));
+                let mut memory = log.memory(m.cursor, now());
+                if let Some(timeline) = &timeline {
+                    memory.versions = timeline
+                        .end()
+                        .into_iter()
+                        .map(|(p, v)| (p.to_string(), v))
+                        .collect();
+                }
+                state.audit = Some(memory);
                 ctx.home.save(&state)?;
             }
             failures.extend(m.failures.iter().cloned());

@@ -12,6 +12,8 @@
 //! rewrote its own), and leaves that do not hash into the signed root (an
 //! altered leaf, located by binary search with consistency proofs).
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context as _, Result, anyhow};
 use sealdrop_api::B64;
 use sealdrop_client::{Client, log_check};
@@ -35,6 +37,11 @@ pub struct AuditMemory {
     #[serde(default)]
     pub report_cursor: u64,
     pub verified_at: u64,
+    /// Each program's descriptor version current at that checkpoint, so
+    /// that the next run knows which version was current at its first
+    /// entries.
+    #[serde(default)]
+    pub versions: BTreeMap<String, u64>,
 }
 
 /// The log as this run verified it.
@@ -57,6 +64,7 @@ impl LogView {
             compact: B64(self.compact.to_bytes()),
             report_cursor,
             verified_at: now,
+            versions: BTreeMap::new(),
         }
     }
 }

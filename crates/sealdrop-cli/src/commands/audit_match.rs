@@ -34,6 +34,9 @@ pub struct Seen {
     pub sealed_report: Digest,
     pub received_at: u64,
     pub tombstoned: bool,
+    /// The descriptor version the record is sealed for and its number of
+    /// envelopes, once its signature verified.
+    pub sealed: Option<(u64, usize)>,
 }
 
 /// What the matching found.
