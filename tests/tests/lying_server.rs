@@ -699,3 +699,51 @@ fn a_report_accepted_without_the_409_is_named_by_auditors() {
         assert!(named[0].1.contains("409"), "{failures:?}");
     }
 }
+
+/// A revoke the server acknowledges and never applies or logs: it answers
+/// "done" without forwarding. The manager's CLI calls the change done only
+/// once the server proves its log records it, so it fails loudly; the new
+/// version it signed stays pinned, so every later command sees the server
+/// is behind it.
+#[test]
+fn a_revoke_acknowledged_but_never_logged_is_not_called_done() {
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    grant(&ada, &program, &rita_id, &rita_fp);
+
+    let answered = program.clone();
+    liar.intercept(
+        "PUT",
+        |p| p.ends_with("/descriptor"),
+        move |_| {
+            let body = serde_json::json!({"program": answered, "version": 3, "revoked": [], "logged_at": now()});
+            Some((200, serde_json::to_vec(&body).unwrap()))
+        },
+    );
+    let refused = ada.fails(&["revoke", "--program", &program, "--from", &rita_id]);
+    assert!(
+        refused.contains("does not prove that its log records it"),
+        "{refused}"
+    );
+    liar.honest();
+    // The server never applied it: Rita still reads, and the manager's
+    // laptop, holding version 3, refuses the server's version 2.
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let program_id: ProgramId = program.parse().unwrap();
+    let current: i64 = db
+        .query_row(
+            "SELECT current_version FROM programs WHERE id = ?1",
+            [&program_id.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(current, 2);
+    let shown = ada.fails(&["program", "show", &program]);
+    assert!(shown.contains("rollback"), "{shown}");
+}

@@ -251,6 +251,13 @@ pub struct DescriptorAccepted {
     pub version: u64,
     /// Recipients removed by this version, whose envelopes were deleted.
     pub revoked: Vec<String>,
+    /// The server's time of the version's `descriptor` leaf, and the leaf's
+    /// inclusion proof: the manager calls the change done only once it
+    /// verifies.
+    #[serde(default)]
+    pub logged_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::log::LogProof>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -102,16 +102,17 @@ pub trait Store: Send + Sync {
         org: i64,
         first: &SignedDescriptor,
         now: u64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
     /// Stores `next` as the current version if the current one is still
     /// `next.version - 1` (compare-and-swap), deleting the envelopes of
-    /// `revoked` recipients on this program's reports.
+    /// `revoked` recipients on this program's reports. Both return the
+    /// index of the version's `descriptor` leaf.
     fn advance_descriptor(
         &self,
         next: &SignedDescriptor,
         revoked: &[PersonId],
         now: u64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
     fn program(&self, id: &ProgramId) -> Result<Option<Program>, StoreError>;
     fn programs(&self, org: i64) -> Result<Vec<Program>, StoreError>;
     fn descriptor(

@@ -105,6 +105,21 @@ fn descriptor_error(e: DescriptorError) -> ApiError {
     }
 }
 
+/// The answer to a descriptor change, with its `descriptor` leaf's proof.
+async fn with_descriptor_proof(
+    state: &web::Data<AppState>,
+    (accepted, leaf): (DescriptorAccepted, u64),
+) -> ApiResult<DescriptorAccepted> {
+    let log = match state.cached_log_proof(leaf) {
+        Some(proof) => proof?,
+        None => blocking(state, move |s| s.log_proof(leaf)).await?,
+    };
+    Ok(DescriptorAccepted {
+        log: Some(log),
+        ..accepted
+    })
+}
+
 #[utoipa::path(post, path = "/v1/programs", tag = "programs", request_body = DescriptorBody,
     responses((status = 201, body = DescriptorAccepted), (status = 403, body = sealdrop_api::ErrorBody)))]
 pub async fn create(
@@ -125,15 +140,23 @@ pub async fn create(
                 "Name yourself as a manager of the programs you create.",
             ));
         }
-        s.store
-            .create_program(manager.organisation.id, chain.current_signed(), now())?;
-        Ok(DescriptorAccepted {
-            program: d.program_id.to_string(),
-            version: d.version,
-            revoked: Vec::new(),
-        })
+        let at = now();
+        let leaf = s
+            .store
+            .create_program(manager.organisation.id, chain.current_signed(), at)?;
+        Ok((
+            DescriptorAccepted {
+                program: d.program_id.to_string(),
+                version: d.version,
+                revoked: Vec::new(),
+                logged_at: at,
+                log: None,
+            },
+            leaf,
+        ))
     })
     .await?;
+    let accepted = with_descriptor_proof(&state, accepted).await?;
     Ok(HttpResponse::Created().json(accepted))
 }
 
@@ -250,18 +273,25 @@ pub async fn update(
             ));
         }
         let (next, revoked) = check_successor(s, &program, next)?;
-        s.store.advance_descriptor(&next, &revoked, now())?;
+        let at = now();
+        let leaf = s.store.advance_descriptor(&next, &revoked, at)?;
         s.remember(std::sync::Arc::new(next.clone()));
         if !revoked.is_empty() {
             tracing::info!(count = revoked.len(), "recipients revoked");
         }
-        Ok(DescriptorAccepted {
-            program: id.to_string(),
-            version: next.unverified_body().version,
-            revoked: revoked.iter().map(ToString::to_string).collect(),
-        })
+        Ok((
+            DescriptorAccepted {
+                program: id.to_string(),
+                version: next.unverified_body().version,
+                revoked: revoked.iter().map(ToString::to_string).collect(),
+                logged_at: at,
+                log: None,
+            },
+            leaf,
+        ))
     })
     .await?;
+    let accepted = with_descriptor_proof(&state, accepted).await?;
     Ok(HttpResponse::Ok().json(accepted))
 }
 

@@ -47,9 +47,11 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
     )?;
     first.questionnaire_version = questionnaire_version;
     let first = first.sign(&me)?;
-    client
+    let accepted = client
         .create_program(&first)
         .context("the server refused the program")?;
+    let log = state.log_pins(&client)?;
+    proven_logged(&log, &accepted, &first)?;
     client
         .put_questionnaire(&first.unverified_body().program_id, &questionnaire)
         .context("the server refused the questionnaire")?;
@@ -244,12 +246,42 @@ pub fn change_if(
         bail!("you are not a manager of program {program}; ask one of its managers");
     }
     let next = next.sign(&me)?;
-    client
+    let accepted = client
         .update_descriptor(&next)
         .context("the server refused the new descriptor version")?;
+    // Pinned whatever the proof says: a server that answered "done" and
+    // did not apply it is then caught by every later command (a rollback).
     state.pin(&next);
     ctx.home.save(&state)?;
+    let log = state.log_pins(&client)?;
+    proven_logged(&log, &accepted, &next)?;
     Ok(Changed::Signed(Box::new(next)))
+}
+
+/// Proves that the server's log records `descriptor` as its program's new
+/// version: a manager calls a change done only then, so a server cannot
+/// answer "done" to a revoke and keep the reader. Returns the leaf index.
+pub fn proven_logged(
+    (log_key, log_origin): &([u8; 32], String),
+    accepted: &sealdrop_api::DescriptorAccepted,
+    descriptor: &SignedDescriptor,
+) -> Result<u64> {
+    let not_done = "the server says it took the change but does not prove that its log records it, so it may not have applied it. Check with `sealdrop program show`, and tell the operator";
+    let proof = accepted.log.as_ref().context(not_done)?;
+    let d = descriptor.unverified_body();
+    sealdrop_client::log_check::included(
+        proof,
+        &sealdrop_proto::log::entry::LogEntry::Descriptor {
+            program: d.program_id,
+            version: d.version,
+            descriptor: hash_of(descriptor),
+            at: accepted.logged_at,
+        },
+        log_origin,
+        log_key,
+    )
+    .context(not_done)?;
+    Ok(proof.leaf_index)
 }
 
 pub fn update_questionnaire(

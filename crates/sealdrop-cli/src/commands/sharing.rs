@@ -12,7 +12,7 @@ use serde_json::json;
 use super::fetch::{Shoppers, shopper_chain};
 use super::program::{
     Changed, change, change_if, confirmation_line, confirmed_authority, fingerprint_of,
-    parse_program,
+    parse_program, proven_logged,
 };
 use super::{Ctx, now};
 use sealdrop_verify::ProgramAuthority;
@@ -197,7 +197,8 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         Some(first) => upload_grant(&client, &me, &program, &next, true, &recipient, first)?,
         None => {
             // Nothing to re-wrap: the new version alone adds them.
-            client.update_descriptor(&next)?;
+            let accepted = client.update_descriptor(&next)?;
+            proven_logged(&log, &accepted, &next)?;
             Vec::new()
         }
     };

@@ -275,7 +275,7 @@ impl Store for SqliteStore {
         org: i64,
         first: &SignedDescriptor,
         now: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let first = first.clone();
         self.write(move |c| programs::create(c, org, &first, now))
     }
@@ -285,7 +285,7 @@ impl Store for SqliteStore {
         next: &SignedDescriptor,
         revoked: &[PersonId],
         now: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let (next, revoked) = (next.clone(), revoked.to_vec());
         self.write(move |c| programs::advance(c, &next, &revoked, now))
     }

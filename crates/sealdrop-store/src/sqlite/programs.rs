@@ -14,7 +14,7 @@ pub(super) fn create(
     org: i64,
     first: &SignedDescriptor,
     now: u64,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let d = first.unverified_body();
     if d.version != 1 {
         return Err(StoreError::Invalid(
@@ -36,9 +36,11 @@ pub(super) fn create(
     insert_descriptor(c, first, now)
 }
 
-fn insert_descriptor(c: &Connection, d: &SignedDescriptor, now: u64) -> Result<(), StoreError> {
+/// Stores a descriptor version and appends its `descriptor` leaf; returns
+/// the leaf's index.
+fn insert_descriptor(c: &Connection, d: &SignedDescriptor, now: u64) -> Result<u64, StoreError> {
     let body = d.unverified_body();
-    super::log::append(
+    let leaf = super::log::append(
         c,
         &LogEntry::Descriptor {
             program: body.program_id,
@@ -56,7 +58,7 @@ fn insert_descriptor(c: &Connection, d: &SignedDescriptor, now: u64) -> Result<(
             to_i64(now)?
         ],
     )?;
-    Ok(())
+    Ok(leaf)
 }
 
 /// The compare-and-swap on the current version, shared by descriptor
@@ -65,7 +67,7 @@ pub(super) fn swap_current(
     c: &Connection,
     next: &SignedDescriptor,
     now: u64,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let body = next.unverified_body();
     let expected = body
         .version
@@ -100,8 +102,8 @@ pub(super) fn advance(
     next: &SignedDescriptor,
     revoked: &[PersonId],
     now: u64,
-) -> Result<(), StoreError> {
-    swap_current(c, next, now)?;
+) -> Result<u64, StoreError> {
+    let leaf = swap_current(c, next, now)?;
     let program = next.unverified_body().program_id;
     let mut delete = c.prepare_cached(
         "DELETE FROM envelopes WHERE recipient = ?1
@@ -119,7 +121,7 @@ pub(super) fn advance(
             },
         )?;
     }
-    Ok(())
+    Ok(leaf)
 }
 
 pub(super) fn current(

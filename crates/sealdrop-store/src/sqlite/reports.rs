@@ -364,7 +364,9 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
     let body = g.grant.unverified_body();
     let program = body.program_id;
     match &g.descriptor {
-        Some(next) => programs::swap_current(c, next, g.now)?,
+        Some(next) => {
+            programs::swap_current(c, next, g.now)?;
+        }
         None => {
             let current: i64 = c
                 .query_row(
