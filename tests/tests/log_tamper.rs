@@ -453,8 +453,20 @@ fn a_release_kept_out_of_the_log_is_not_decrypted() {
         })
         .unwrap_or(0);
     assert_eq!(written, 0);
-    // Without the trigger, the same fetch decrypts all three.
+    // A release once hidden stays unprovable: the server answers a later
+    // request with the same leaf. Asked again, nothing is decrypted.
     w.db().execute_batch("DROP TRIGGER hide_releases;").unwrap();
+    let again = w.ada.run(&[
+        "fetch",
+        "--program",
+        &w.program,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    // A server that records the releases anew, honestly: the same fetch
+    // decrypts all three.
+    w.db().execute_batch("DELETE FROM releases;").unwrap();
     let fetched = w.ada.json(&[
         "fetch",
         "--program",

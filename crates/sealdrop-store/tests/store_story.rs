@@ -251,6 +251,11 @@ fn story(store: Arc<dyn Store>) {
         Some(ct.clone())
     );
     assert_eq!(store.stream_part(&report.report_id(), 0, 1).unwrap(), None);
+    // Asked again later: the same release, the same leaf, no new entry.
+    let again = store
+        .release(&report.report_id(), &w.reviewer.id(), NOW + 60)
+        .unwrap();
+    assert_eq!((again.leaf, again.released_at), (release.leaf, NOW));
     assert_eq!(store.audit_releases(w.org, page).unwrap().len(), 1);
     assert_eq!(
         store.audit_releases(w.org + 1, page).unwrap().len(),

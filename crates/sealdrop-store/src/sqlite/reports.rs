@@ -275,30 +275,50 @@ pub(super) fn release(
     let (record, acknowledgement): (Vec<u8>, Vec<u8>) = c
         .prepare_cached("SELECT record, acknowledgement FROM reports WHERE seq = ?1")?
         .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let leaf = log::append(
-        c,
-        &LogEntry::Released {
-            report: *report,
-            person: *person,
-            at: now,
-        },
-    )?;
-    c.prepare_cached(
-        "INSERT INTO releases (report_id, person_id, released_at, leaf) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        &report.as_bytes()[..],
-        &person.as_bytes()[..],
-        to_i64(now)?,
-        to_i64(leaf)?
-    ])?;
+    // One `released` leaf per report and reader: a later request returns
+    // the same leaf, so that a reader can wait for witnesses to cover it
+    // and the access history counts each report a person read once.
+    let earlier: Option<(i64, i64)> = c
+        .prepare_cached(
+            "SELECT leaf, released_at FROM releases
+             WHERE report_id = ?1 AND person_id = ?2 AND leaf IS NOT NULL
+             ORDER BY seq LIMIT 1",
+        )?
+        .query_row(
+            params![&report.as_bytes()[..], &person.as_bytes()[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (leaf, released_at) = match earlier {
+        Some((leaf, at)) => (to_u64(leaf), to_u64(at)),
+        None => {
+            let leaf = log::append(
+                c,
+                &LogEntry::Released {
+                    report: *report,
+                    person: *person,
+                    at: now,
+                },
+            )?;
+            c.prepare_cached(
+                "INSERT INTO releases (report_id, person_id, released_at, leaf) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                &report.as_bytes()[..],
+                &person.as_bytes()[..],
+                to_i64(now)?,
+                to_i64(leaf)?
+            ])?;
+            (leaf, now)
+        }
+    };
     Ok(Release {
         record,
         envelope: decode(&envelope)?,
         grant,
         acknowledgement,
         leaf,
-        released_at: now,
+        released_at,
     })
 }
 

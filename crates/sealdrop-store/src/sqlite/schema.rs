@@ -206,6 +206,10 @@ INSERT INTO shopper_invites_5 (token_hash, program_id, expires_at, used)
 DROP TABLE shopper_invites;
 ALTER TABLE shopper_invites_5 RENAME TO shopper_invites;
 "#,
+    // 6: one release leaf per report and reader, found by this index.
+    r#"
+CREATE INDEX releases_by_report_person ON releases(report_id, person_id);
+"#,
 ];
 
 /// The schema version this build writes.
