@@ -76,19 +76,13 @@ fn forge_program(server: &Server, honest: &Client, program: &str) -> Forgery {
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     use sealdrop_proto::codec::Encode as _;
-    db.execute(
-        "INSERT INTO people (id, identity, role, org_id, enrolled_at, program_id, invite, enrolment)
-         VALUES (?1, ?2, 'shopper', (SELECT org_id FROM programs WHERE id = ?3), ?4, ?3, ?5, ?6)",
-        rusqlite::params![
-            &rogue_key.id().as_bytes()[..],
-            rogue_key.public().to_bytes(),
-            &program_id.as_bytes()[..],
-            now() as i64,
-            invite.invite.to_bytes(),
-            enrolment.to_bytes(),
-        ],
-    )
-    .unwrap();
+    slip_in_shopper(
+        &db,
+        &rogue_key,
+        &program_id,
+        &invite.invite.to_bytes(),
+        &enrolment,
+    );
     let mut rogue = Client::new(&server.url).unwrap();
     rogue.sign_in(&rogue_key).unwrap();
     Forgery {
@@ -96,6 +90,31 @@ fn forge_program(server: &Server, honest: &Client, program: &str) -> Forgery {
         rogue,
         rogue_key,
     }
+}
+
+/// What a lying server writes on its own disk to make `key` a shopper of
+/// `program`, with this invite and enrolment on record.
+fn slip_in_shopper(
+    db: &rusqlite::Connection,
+    key: &SecretIdentity,
+    program: &ProgramId,
+    invite: &[u8],
+    enrolment: &SignedEnrolment,
+) {
+    use sealdrop_proto::codec::Encode as _;
+    db.execute(
+        "INSERT INTO people (id, identity, role, org_id, enrolled_at, program_id, invite, enrolment)
+         VALUES (?1, ?2, 'shopper', (SELECT org_id FROM programs WHERE id = ?3), ?4, ?3, ?5, ?6)",
+        rusqlite::params![
+            &key.id().as_bytes()[..],
+            key.public().to_bytes(),
+            &program.as_bytes()[..],
+            now() as i64,
+            invite,
+            enrolment.to_bytes(),
+        ],
+    )
+    .unwrap();
 }
 
 fn chain_body(chain: &[SignedDescriptor]) -> Vec<u8> {
@@ -484,7 +503,7 @@ fn a_second_enrolment_under_one_invite_is_named_by_auditors() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    use sealdrop_proto::codec::{Decode as _, Encode as _};
+    use sealdrop_proto::codec::Decode as _;
     let stolen = InviteBundle {
         invite: SignedInvite::from_bytes(&invite).unwrap(),
         token: InviteToken::from_bytes(
@@ -522,19 +541,7 @@ fn a_second_enrolment_under_one_invite_is_named_by_auditors() {
         )
         .unwrap();
     }
-    db.execute(
-        "INSERT INTO people (id, identity, role, org_id, enrolled_at, program_id, invite, enrolment)
-         VALUES (?1, ?2, 'shopper', (SELECT org_id FROM programs WHERE id = ?3), ?4, ?3, ?5, ?6)",
-        rusqlite::params![
-            &mallory.id().as_bytes()[..],
-            mallory.public().to_bytes(),
-            &program_id.as_bytes()[..],
-            now() as i64,
-            invite,
-            minted.to_bytes(),
-        ],
-    )
-    .unwrap();
+    slip_in_shopper(&db, &mallory, &program_id, &invite, &minted);
     drop(db);
     server.restart();
 
