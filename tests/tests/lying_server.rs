@@ -754,3 +754,60 @@ fn a_revoke_acknowledged_but_never_logged_is_not_called_done() {
     let shown = ada.fails(&["program", "show", &program]);
     assert!(shown.contains("rollback"), "{shown}");
 }
+
+/// After a clean audit, the server puts a shopper of its own in the real
+/// shopper's place: same invite and token (it has them since the reveal),
+/// no log entry at all. An auditor who remembers the enrolments it
+/// verified names both the stranger and the missing shopper.
+#[test]
+fn a_shopper_replaced_behind_an_earlier_audit_is_named() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let _sam = enrolled_shopper(&ada, &program);
+    let auditor = new_auditor(&server, &ada, &program);
+    let (clean, _) = audit(&auditor);
+    assert!(clean.is_empty(), "{clean:?}");
+
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let (real, invite, enrolment): (Vec<u8>, Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT id, invite, enrolment FROM people WHERE role = 'shopper'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    use sealdrop_proto::codec::Decode as _;
+    let stolen = InviteBundle {
+        invite: SignedInvite::from_bytes(&invite).unwrap(),
+        token: InviteToken::from_bytes(
+            SignedEnrolment::from_bytes(&enrolment)
+                .unwrap()
+                .unverified_body()
+                .token,
+        ),
+    };
+    let mallory = SecretIdentity::generate(&mut rng());
+    let minted = Enrolment::sign(&stolen, &mallory, now(), 0);
+    db.execute("DELETE FROM people WHERE id = ?1", [&real])
+        .unwrap();
+    let program_id: ProgramId = program.parse().unwrap();
+    slip_in_shopper(&db, &mallory, &program_id, &invite, &minted);
+    drop(db);
+    server.restart();
+
+    let (failures, _) = audit(&auditor);
+    assert!(
+        failures
+            .iter()
+            .any(|(item, why)| *item == format!("shopper {}", mallory.id())
+                && why.contains("no enrolment")),
+        "{failures:?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|(_, why)| why.contains("no longer listed")),
+        "{failures:?}"
+    );
+}

@@ -76,6 +76,14 @@ fn enrolled_leaves(window: &LogWindow<'_>) -> BTreeMap<Digest, (u64, PersonId, u
         .collect()
 }
 
+/// The program an `enrolled` leaf of the window names.
+fn enrolled_program(window: &LogWindow<'_>, leaf: u64) -> Option<ProgramId> {
+    window.entries.iter().find_map(|(i, e)| match e {
+        LogEntry::Enrolled { program, .. } if *i == leaf => *program,
+        _ => None,
+    })
+}
+
 /// The commitment leaves older than the window that [`check`] needs: those
 /// of enrolments whose `enrolled` leaf is in the window. The caller fetches
 /// each with an inclusion proof in the checkpoint it verified.
@@ -90,12 +98,14 @@ pub fn needed_leaves(listed: &[ListedEnrolment], window: &LogWindow<'_>) -> BTre
 
 /// Every finding about shopper enrolments. `older` holds the proven leaves
 /// [`needed_leaves`] named; `programs` are the auditor's own (the log is
-/// one per server).
+/// one per server); `remembered` (incremental runs) the record hashes of
+/// the enrolments a clean earlier run verified against the log.
 pub fn check(
     listed: &[ListedEnrolment],
     window: &LogWindow<'_>,
     older: &BTreeMap<u64, LogEntry>,
     programs: &BTreeSet<ProgramId>,
+    remembered: &BTreeSet<Digest>,
     (timeline, chains): (
         &VersionTimeline,
         &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
@@ -129,7 +139,9 @@ pub fn check(
     let in_window: BTreeMap<u64, &LogEntry> = window.entries.iter().map(|(i, e)| (*i, e)).collect();
     for e in listed {
         let Some(&(leaf, person, at)) = enrolled.get(&e.record_hash) else {
-            if window.start == 0 {
+            // Not among the entries read: verified by an earlier clean run,
+            // or never logged (a shopper the server put in another's place).
+            if window.start == 0 || !remembered.contains(&e.record_hash) {
                 findings.push((
                     item(&e.person),
                     "listed as enrolled, but the log records no enrolment of theirs".into(),
@@ -137,6 +149,12 @@ pub fn check(
             }
             continue;
         };
+        if enrolled_program(window, leaf) != Some(e.program) {
+            findings.push((
+                item(&e.person),
+                "the log records this enrolment for another program".into(),
+            ));
+        }
         if person != e.person {
             findings.push((
                 item(&e.person),
@@ -193,8 +211,22 @@ pub fn check(
     }
 
     // The reverse: an `enrolled` leaf of one of these programs that names
-    // no listed shopper.
+    // no listed shopper, and a shopper verified before who is gone.
     let listed_records: BTreeSet<Digest> = listed.iter().map(|e| e.record_hash).collect();
+    if window.start > 0 {
+        for gone in remembered.difference(&listed_records) {
+            findings.push((
+                "shoppers".into(),
+                format!(
+                    "an enrolment this auditor verified before ({}) is no longer listed",
+                    gone.iter()
+                        .take(8)
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                ),
+            ));
+        }
+    }
     for (index, entry) in window.entries {
         if let LogEntry::Enrolled {
             person,
@@ -271,6 +303,7 @@ mod tests {
             &window,
             &BTreeMap::new(),
             &BTreeSet::from([program()]),
+            &BTreeSet::new(),
             (&VersionTimeline::default(), &BTreeMap::new()),
         )
     }
@@ -329,8 +362,34 @@ mod tests {
         let (e, leaves) = honest(1, 1, 0);
         let found = run(std::slice::from_ref(&e), &[], 0);
         assert!(found[0].1.contains("no enrolment"));
-        // An incremental run that read none of it says nothing.
-        assert!(run(&[e], &[], 5).is_empty());
+        // An incremental run that read none of it: fine if a clean earlier
+        // run verified it, named if nobody did (a shopper put in another's
+        // place), and a verified shopper no longer listed is named.
+        let programs = BTreeSet::from([program()]);
+        let none = (&VersionTimeline::default(), &BTreeMap::new());
+        let window = LogWindow {
+            start: 5,
+            entries: &[],
+        };
+        let known = BTreeSet::from([e.record_hash]);
+        assert!(
+            check(
+                std::slice::from_ref(&e),
+                &window,
+                &BTreeMap::new(),
+                &programs,
+                &known,
+                none
+            )
+            .is_empty()
+        );
+        assert!(
+            run(std::slice::from_ref(&e), &[], 5)[0]
+                .1
+                .contains("no enrolment")
+        );
+        let gone = check(&[], &window, &BTreeMap::new(), &programs, &known, none);
+        assert!(gone[0].1.contains("no longer listed"), "{gone:?}");
         let found = run(&[], &leaves, 0);
         assert_eq!(found.len(), 1);
         assert!(found[0].1.contains("does not list"));
@@ -354,10 +413,11 @@ mod tests {
             &window,
             &BTreeMap::new(),
             &programs,
+            &BTreeSet::new(),
             none,
         );
         assert!(missing[0].1.contains("could not be read"));
         let older = BTreeMap::from([leaves[0].clone()]);
-        assert!(check(&[e], &window, &older, &programs, none).is_empty());
+        assert!(check(&[e], &window, &older, &programs, &BTreeSet::new(), none).is_empty());
     }
 }

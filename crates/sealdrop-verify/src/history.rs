@@ -65,6 +65,67 @@ impl VersionTimeline {
     }
 }
 
+/// Each program's `descriptor` leaves must come in strict version order:
+/// the version after the one current where the window starts (or 1 for a
+/// program created in it), each once. A server that logs an old version's
+/// leaf again would otherwise make that version "current" again for every
+/// rule here. On an incremental run (`window_start > 0`), a program whose
+/// version at the start is unknown (an audit memory from before versions
+/// were kept) cannot be judged: that is a failure too, until `--full`.
+pub fn check_sequence(
+    start: &BTreeMap<ProgramId, u64>,
+    window: &[(u64, LogEntry)],
+    window_start: u64,
+    programs: impl IntoIterator<Item = ProgramId>,
+) -> Vec<(String, String)> {
+    let mut findings = Vec::new();
+    let mut expected: BTreeMap<ProgramId, u64> = start
+        .iter()
+        .map(|(p, v)| (*p, v.saturating_add(1)))
+        .collect();
+    let mut created_here = std::collections::BTreeSet::new();
+    for (index, entry) in window {
+        let LogEntry::Descriptor {
+            program, version, ..
+        } = entry
+        else {
+            continue;
+        };
+        let want = match expected.get(program) {
+            Some(v) => *v,
+            None if *version == 1 => {
+                created_here.insert(*program);
+                1
+            }
+            None if window_start == 0 => 1,
+            None => {
+                expected.insert(*program, version.saturating_add(1));
+                continue;
+            }
+        };
+        if *version != want {
+            findings.push((
+                format!("log entry {index}"),
+                format!(
+                    "records version {version} of program {program} where version {want} comes next: the server replayed or reordered the program's versions"
+                ),
+            ));
+        }
+        expected.insert(*program, version.saturating_add(1));
+    }
+    if window_start > 0 {
+        for program in programs {
+            if !start.contains_key(&program) && !created_here.contains(&program) {
+                findings.push((
+                    format!("program {program}"),
+                    "this auditor's memory does not say which version was current where this run starts; run `sealdrop audit verify --full` once".into(),
+                ));
+            }
+        }
+    }
+    findings
+}
+
 /// Version `version` of a verified chain (oldest first).
 fn version_of(chain: &[SignedDescriptor], version: u64) -> Option<&ProgramDescriptor> {
     usize::try_from(version)
@@ -175,6 +236,42 @@ mod tests {
         assert_eq!(
             VersionTimeline::new(BTreeMap::new(), &window).at(&id, 3),
             None
+        );
+    }
+
+    #[test]
+    fn versions_must_be_logged_in_order_and_known() {
+        let id = ProgramId::random(&mut rng());
+        let other = ProgramId::random(&mut rng());
+        let honest = [
+            (0, descriptor_leaf(id, 1)),
+            (3, descriptor_leaf(id, 2)),
+            (5, descriptor_leaf(other, 1)),
+        ];
+        assert!(check_sequence(&BTreeMap::new(), &honest, 0, [id, other]).is_empty());
+        // Version 2 logged again after 3: a replay.
+        let replayed = [
+            (0, descriptor_leaf(id, 1)),
+            (1, descriptor_leaf(id, 2)),
+            (2, descriptor_leaf(id, 3)),
+            (3, descriptor_leaf(id, 2)),
+        ];
+        let found = check_sequence(&BTreeMap::new(), &replayed, 0, [id]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "log entry 3");
+        // Incremental: continues from the remembered version; a program the
+        // memory does not know (and not created in the window) fails.
+        let later = [
+            (10, descriptor_leaf(id, 3)),
+            (11, descriptor_leaf(other, 1)),
+        ];
+        let start = BTreeMap::from([(id, 2)]);
+        assert!(check_sequence(&start, &later, 10, [id, other]).is_empty());
+        let unknown = check_sequence(&BTreeMap::new(), &[], 10, [id]);
+        assert!(unknown[0].1.contains("--full"), "{unknown:?}");
+        assert_eq!(
+            check_sequence(&start, &[(12, descriptor_leaf(id, 2))], 10, [id]).len(),
+            1
         );
     }
 

@@ -140,6 +140,7 @@ fn check_enrolments_logged(
     client: &Client,
     log: &audit_log::LogView,
     shoppers: &BTreeMap<PersonId, Shopper>,
+    remembered: &std::collections::BTreeSet<Digest>,
     authority: (
         &VersionTimeline,
         &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
@@ -162,7 +163,7 @@ fn check_enrolments_logged(
         }
     }
     failures.extend(enrolment::check(
-        &listed, &window, &older, &programs, authority,
+        &listed, &window, &older, &programs, remembered, authority,
     ));
     failures
 }
@@ -482,14 +483,30 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
             Err(e) => failures.push((format!("shopper {}", p.person), format!("{e:#}"))),
         }
     }
-    let timeline = log
-        .as_ref()
-        .map(|log| VersionTimeline::new(versions_at_start(log, memory.as_ref()), &log.entries));
+    let timeline = log.as_ref().map(|log| {
+        let start = versions_at_start(log, memory.as_ref());
+        failures.extend(history::check_sequence(
+            &start,
+            &log.entries,
+            log.start,
+            chains.keys().copied(),
+        ));
+        VersionTimeline::new(start, &log.entries)
+    });
     if let (Some(log), Some(timeline)) = (&log, &timeline) {
+        let remembered = match &memory {
+            Some(m) if log.start > 0 => m
+                .shoppers
+                .iter()
+                .filter_map(|h| <[u8; 32]>::try_from(h.0.as_slice()).ok())
+                .collect(),
+            _ => std::collections::BTreeSet::new(),
+        };
         failures.extend(check_enrolments_logged(
             &client,
             log,
             &shoppers,
+            &remembered,
             (timeline, &chains),
         ));
     }
@@ -605,6 +622,10 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                         .map(|(p, v)| (p.to_string(), v))
                         .collect();
                 }
+                memory.shoppers = shoppers
+                    .values()
+                    .map(|s| sealdrop_api::B64(s.listed.record_hash.to_vec()))
+                    .collect();
                 state.audit = Some(memory);
                 ctx.home.save(&state)?;
             }

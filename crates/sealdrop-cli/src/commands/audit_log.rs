@@ -42,6 +42,11 @@ pub struct AuditMemory {
     /// entries.
     #[serde(default)]
     pub versions: BTreeMap<String, u64>,
+    /// The shopper enrolments (their record hashes) verified against the
+    /// log, so that a later run names a listed shopper whose enrolment it
+    /// never saw logged, and one verified before who is no longer listed.
+    #[serde(default)]
+    pub shoppers: Vec<B64>,
 }
 
 /// The log as this run verified it.
@@ -65,6 +70,7 @@ impl LogView {
             report_cursor,
             verified_at: now,
             versions: BTreeMap::new(),
+            shoppers: Vec::new(),
         }
     }
 }
