@@ -339,7 +339,7 @@ pub fn enrolment_commitment(token: &[u8; 32], shopper: &PublicIdentity) -> Diges
     )
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Enrolment {
     pub program_id: ProgramId,
     pub invite_hash: Digest,
@@ -353,6 +353,19 @@ pub struct Enrolment {
 }
 
 pub type SignedEnrolment = Signed<Enrolment>;
+
+/// The token is secret until the server has the enrolment: never printed.
+impl fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("program_id", &self.program_id)
+            .field("shopper", &self.shopper.id())
+            .field("enrolled_at", &self.enrolled_at)
+            .field("token", &"<redacted>")
+            .field("commitment_leaf", &self.commitment_leaf)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Enrolment {
     /// The new pseudonym's enrolment under `invite`, revealing its token,

@@ -66,6 +66,11 @@ fn debug_of_composite_values_holding_secrets_leaks_nothing() {
     let bundle = InviteBundle::create(&w.v2, &w.manager, &pins, 1, 2, &mut w.rng).unwrap();
     let debug = format!("{bundle:?}");
     assert_eq!(leaks(&debug, bundle.token.expose_bytes()), None, "{debug}");
+    // The enrolment carries the token until the server has it.
+    let shopper = SecretIdentity::generate(&mut w.rng);
+    let enrolment = sealdrop_proto::invite::Enrolment::sign(&bundle, &shopper, 1, 0);
+    let debug = format!("{enrolment:?} {:?}", enrolment.unverified_body());
+    assert_eq!(leaks(&debug, bundle.token.expose_bytes()), None, "{debug}");
 
     let v2 = w.v2.clone();
     let sealed = w.seal(&v2, b"{}", &[]);

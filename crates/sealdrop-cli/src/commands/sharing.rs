@@ -198,6 +198,10 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         None => {
             // Nothing to re-wrap: the new version alone adds them.
             let accepted = client.update_descriptor(&next)?;
+            // Pinned first, as every change: a server that answered
+            // "done" without applying it is caught by later commands.
+            state.pin(&next);
+            ctx.home.save(&state)?;
             proven_logged(&log, &accepted, &next)?;
             Vec::new()
         }
