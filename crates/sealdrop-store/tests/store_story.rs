@@ -435,6 +435,43 @@ fn sqlite_story() {
     story(store);
 }
 
+/// One release leaf per report, reader and envelope: asked again, the
+/// same leaf; given a new envelope (a grant after a revocation), a new
+/// release and leaf.
+#[test]
+fn sqlite_a_new_envelope_is_a_new_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let w = setup(&store);
+    let (report, ct) = seal(&w, &w.v2);
+    store.submit(submission(&w, &report, &ct)).unwrap();
+    let id = report.report_id();
+    let first = store.release(&id, &w.reviewer.id(), NOW).unwrap();
+    let again = store.release(&id, &w.reviewer.id(), NOW + 1).unwrap();
+    assert_eq!(again.leaf, first.leaf);
+    // Another envelope for the reviewer (the manager's bytes stand in for
+    // a re-wrapped one: only its hash matters here).
+    let other = report
+        .envelopes
+        .iter()
+        .find(|e| e.recipient != w.reviewer.id())
+        .unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute(
+        "UPDATE envelopes SET envelope = ?1 WHERE recipient = ?2",
+        rusqlite::params![
+            sealdrop_proto::codec::Encode::to_bytes(other),
+            &w.reviewer.id().as_bytes()[..]
+        ],
+    )
+    .unwrap();
+    let regranted = store.release(&id, &w.reviewer.id(), NOW + 2).unwrap();
+    assert_ne!(regranted.leaf, first.leaf);
+    assert_eq!(regranted.released_at, NOW + 2);
+}
+
 #[test]
 fn sqlite_group_commit() {
     let (_dir, store) = sqlite();

@@ -275,17 +275,25 @@ pub(super) fn release(
     let (record, acknowledgement): (Vec<u8>, Vec<u8>) = c
         .prepare_cached("SELECT record, acknowledgement FROM reports WHERE seq = ?1")?
         .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    // One `released` leaf per report and reader: a later request returns
-    // the same leaf, so that a reader can wait for witnesses to cover it
-    // and the access history counts each report a person read once.
+    // One `released` leaf per report, reader and envelope: a later request
+    // returns the same leaf, so that a reader can wait for witnesses to
+    // cover it and the access history counts each report a person read
+    // once; an envelope given again after a revocation is a new release.
+    let envelope: sealdrop_proto::report::Envelope = decode(&envelope)?;
+    let envelope_hash = envelope.hash();
     let earlier: Option<(i64, i64)> = c
         .prepare_cached(
             "SELECT leaf, released_at FROM releases
-             WHERE report_id = ?1 AND person_id = ?2 AND leaf IS NOT NULL
+             WHERE report_id = ?1 AND person_id = ?2 AND envelope_hash = ?3
+               AND leaf IS NOT NULL
              ORDER BY seq LIMIT 1",
         )?
         .query_row(
-            params![&report.as_bytes()[..], &person.as_bytes()[..]],
+            params![
+                &report.as_bytes()[..],
+                &person.as_bytes()[..],
+                &envelope_hash[..]
+            ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -301,20 +309,22 @@ pub(super) fn release(
                 },
             )?;
             c.prepare_cached(
-                "INSERT INTO releases (report_id, person_id, released_at, leaf) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO releases (report_id, person_id, released_at, leaf, envelope_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 &report.as_bytes()[..],
                 &person.as_bytes()[..],
                 to_i64(now)?,
-                to_i64(leaf)?
+                to_i64(leaf)?,
+                &envelope_hash[..]
             ])?;
             (leaf, now)
         }
     };
     Ok(Release {
         record,
-        envelope: decode(&envelope)?,
+        envelope,
         grant,
         acknowledgement,
         leaf,

@@ -206,8 +206,11 @@ INSERT INTO shopper_invites_5 (token_hash, program_id, expires_at, used)
 DROP TABLE shopper_invites;
 ALTER TABLE shopper_invites_5 RENAME TO shopper_invites;
 "#,
-    // 6: one release leaf per report and reader, found by this index.
+    // 6: one release leaf per report, reader and envelope, found by this
+    // index: a reader given the report again (a new envelope, after a
+    // revocation) is released, and logged, anew.
     r#"
+ALTER TABLE releases ADD COLUMN envelope_hash BLOB;
 CREATE INDEX releases_by_report_person ON releases(report_id, person_id);
 "#,
 ];
