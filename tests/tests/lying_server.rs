@@ -117,6 +117,29 @@ fn slip_in_shopper(
     .unwrap();
 }
 
+/// What a server holds once a shopper enrolled: the shopper's row ID, the
+/// signed invite, and that invite with the token the enrolment revealed.
+fn invite_on_disk(db: &rusqlite::Connection) -> (Vec<u8>, Vec<u8>, InviteBundle) {
+    use sealdrop_proto::codec::Decode as _;
+    let (id, invite, enrolment): (Vec<u8>, Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT id, invite, enrolment FROM people WHERE role = 'shopper'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let stolen = InviteBundle {
+        invite: SignedInvite::from_bytes(&invite).unwrap(),
+        token: InviteToken::from_bytes(
+            SignedEnrolment::from_bytes(&enrolment)
+                .unwrap()
+                .unverified_body()
+                .token,
+        ),
+    };
+    (id, invite, stolen)
+}
+
 fn chain_body(chain: &[SignedDescriptor]) -> Vec<u8> {
     serde_json::to_vec(&DescriptorChainBody {
         versions: chain.iter().map(B64::of).collect(),
@@ -496,23 +519,7 @@ fn a_second_enrolment_under_one_invite_is_named_by_auditors() {
 
     server.stop();
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
-    let (invite, enrolment): (Vec<u8>, Vec<u8>) = db
-        .query_row(
-            "SELECT invite, enrolment FROM people WHERE role = 'shopper'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    use sealdrop_proto::codec::Decode as _;
-    let stolen = InviteBundle {
-        invite: SignedInvite::from_bytes(&invite).unwrap(),
-        token: InviteToken::from_bytes(
-            SignedEnrolment::from_bytes(&enrolment)
-                .unwrap()
-                .unverified_body()
-                .token,
-        ),
-    };
+    let (_, invite, stolen) = invite_on_disk(&db);
     let size: u64 = db
         .query_row("SELECT COUNT(*) FROM log_leaves", [], |r| {
             r.get::<_, i64>(0)
@@ -770,23 +777,7 @@ fn a_shopper_replaced_behind_an_earlier_audit_is_named() {
 
     server.stop();
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
-    let (real, invite, enrolment): (Vec<u8>, Vec<u8>, Vec<u8>) = db
-        .query_row(
-            "SELECT id, invite, enrolment FROM people WHERE role = 'shopper'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    use sealdrop_proto::codec::Decode as _;
-    let stolen = InviteBundle {
-        invite: SignedInvite::from_bytes(&invite).unwrap(),
-        token: InviteToken::from_bytes(
-            SignedEnrolment::from_bytes(&enrolment)
-                .unwrap()
-                .unverified_body()
-                .token,
-        ),
-    };
+    let (real, invite, stolen) = invite_on_disk(&db);
     let mallory = SecretIdentity::generate(&mut rng());
     let minted = Enrolment::sign(&stolen, &mallory, now(), 0);
     db.execute("DELETE FROM people WHERE id = ?1", [&real])
