@@ -510,12 +510,7 @@ fn a_front_run_enrolment_leaves_the_shopper_refusing_loudly() {
 /// and a new auditor name the second enrolment.
 #[test]
 fn a_second_enrolment_under_one_invite_is_named_by_auditors() {
-    let mut server = Server::start();
-    let (ada, program) = manager_with_program(&server);
-    let _sam = enrolled_shopper(&ada, &program);
-    let auditor = new_auditor(&server, &ada, &program);
-    let (clean, _) = audit(&auditor);
-    assert!(clean.is_empty(), "{clean:?}");
+    let (mut server, ada, program, auditor) = audited_with_one_shopper();
 
     server.stop();
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
@@ -559,6 +554,18 @@ fn a_second_enrolment_under_one_invite_is_named_by_auditors() {
         assert_eq!(failures[0].0, format!("shopper {}", mallory.id()));
         assert!(failures[0].1.contains("second enrolment"), "{failures:?}");
     }
+}
+
+/// A server with one program, one shopper enrolled through the shopper
+/// CLI, and an auditor whose first audit was clean.
+fn audited_with_one_shopper() -> (Server, Staff, String, Staff) {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let _sam = enrolled_shopper(&ada, &program);
+    let auditor = new_auditor(&server, &ada, &program);
+    let (clean, _) = audit(&auditor);
+    assert!(clean.is_empty(), "{clean:?}");
+    (server, ada, program, auditor)
 }
 
 /// An auditor enrolled by the operator who confirmed `program`.
@@ -768,12 +775,7 @@ fn a_revoke_acknowledged_but_never_logged_is_not_called_done() {
 /// verified names both the stranger and the missing shopper.
 #[test]
 fn a_shopper_replaced_behind_an_earlier_audit_is_named() {
-    let mut server = Server::start();
-    let (ada, program) = manager_with_program(&server);
-    let _sam = enrolled_shopper(&ada, &program);
-    let auditor = new_auditor(&server, &ada, &program);
-    let (clean, _) = audit(&auditor);
-    assert!(clean.is_empty(), "{clean:?}");
+    let (mut server, _ada, program, auditor) = audited_with_one_shopper();
 
     server.stop();
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
