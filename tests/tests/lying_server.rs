@@ -804,3 +804,72 @@ fn a_shopper_replaced_behind_an_earlier_audit_is_named() {
         "{failures:?}"
     );
 }
+
+/// A server that keeps a dismissed reader reading: after Rita's revoke
+/// deleted her envelope of a report she never fetched, the server puts the
+/// envelope back on its disk and releases it to her, logging the release
+/// as readers require. Auditors, one after a clean audit and one new, name
+/// the release: Rita's access was taken away before it.
+#[test]
+fn a_release_to_a_revoked_reader_is_named_by_auditors() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    let report = submit(&shopper, &key, &program, b"{\"clean\":\"yes\"}", &[]);
+    let auditor = new_auditor(&server, &ada, &program);
+    let (clean, _) = audit(&auditor);
+    assert!(clean.is_empty(), "{clean:?}");
+
+    let rita_key = rita_id.parse::<sealdrop_proto::PersonId>().unwrap();
+    let kept: (Vec<u8>, i64, Vec<u8>) = {
+        let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+        db.query_row(
+            "SELECT recipient, report_seq, envelope FROM envelopes WHERE recipient = ?1",
+            [&rita_key.as_bytes()[..]],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    db.execute(
+        "INSERT INTO envelopes (recipient, report_seq, envelope) VALUES (?1, ?2, ?3)",
+        rusqlite::params![kept.0, kept.1, kept.2],
+    )
+    .unwrap();
+    drop(db);
+    server.restart();
+    let out = rita.dir().join("out");
+    let _ = rita.run(&["fetch", "--out", out.to_str().unwrap()]);
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let released: i64 = db
+        .query_row(
+            "SELECT count(*) FROM releases WHERE person_id = ?1",
+            [&rita_key.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(released, 1, "the server did not release the kept envelope");
+
+    let fresh = new_auditor(&server, &ada, &program);
+    for who in [&auditor, &fresh] {
+        let (failures, _) = audit(who);
+        let named: Vec<_> = failures
+            .iter()
+            .filter(|(_, why)| why.contains(&format!("released report {report} to {rita_id}")))
+            .collect();
+        assert_eq!(named.len(), 1, "{failures:?}");
+        assert!(
+            named[0].1.contains("no recipient of version 3"),
+            "{failures:?}"
+        );
+    }
+}

@@ -127,7 +127,7 @@ pub fn check_sequence(
 }
 
 /// Version `version` of a verified chain (oldest first).
-fn version_of(chain: &[SignedDescriptor], version: u64) -> Option<&ProgramDescriptor> {
+pub(crate) fn version_of(chain: &[SignedDescriptor], version: u64) -> Option<&ProgramDescriptor> {
     usize::try_from(version)
         .ok()
         .and_then(|v| v.checked_sub(1))
@@ -177,6 +177,25 @@ pub fn check_manager_at(
     (!d.managers.iter().any(|m| m.signing_key() == signer)).then(|| {
         format!(
             "its signer was no manager of version {current}, current when the log recorded it (entry {index}): a removed manager's authority"
+        )
+    })
+}
+
+/// Why a grant to `recipient` recorded at `index` gave nothing: the
+/// recipient was no recipient of the version current then (the grant names
+/// a version of its own choosing; the log's order is what counts).
+pub fn check_recipient_at(
+    timeline: &VersionTimeline,
+    chain: &[SignedDescriptor],
+    program: &ProgramId,
+    index: u64,
+    recipient: &sealdrop_proto::ids::PersonId,
+) -> Option<String> {
+    let current = timeline.at(program, index)?;
+    let d = version_of(chain, current)?;
+    (!d.is_recipient(recipient)).then(|| {
+        format!(
+            "its recipient was no recipient of version {current}, current when the log recorded it (entry {index})"
         )
     })
 }
@@ -325,5 +344,8 @@ mod tests {
         let ada_key = ada.public().signing_key().to_owned();
         assert_eq!(check_manager_at(&t, &chain, &id, 5, &ada_key), None);
         assert_eq!(check_manager_at(&t, &chain, &id, 0, &ada_key), None);
+        // Rita reads from version 2 on.
+        assert!(check_recipient_at(&t, &chain, &id, 1, &rita.id()).is_some());
+        assert_eq!(check_recipient_at(&t, &chain, &id, 2, &rita.id()), None);
     }
 }

@@ -12,11 +12,15 @@
 //!   release.
 //! * [`log_check`]: what the server says about its log, against the pinned
 //!   log key and origin.
+//! * [`enrolment`], [`history`] and [`readers`]: the auditor's rules over
+//!   the log in order: who enrolled under which invite, which descriptor
+//!   version was current at each entry, and who was released what.
 
 pub mod authority;
 pub mod enrolment;
 pub mod history;
 pub mod log_check;
+pub mod readers;
 pub mod release;
 
 pub use authority::{Anchor, AuthorityError, ProgramAuthority};

@@ -34,6 +34,7 @@ use sealdrop_proto::report::{ReportRecord, SignedGrant, grant::verify_grant};
 use sealdrop_proto::signed::Signed;
 use sealdrop_verify::enrolment::{self, ListedEnrolment, LogWindow};
 use sealdrop_verify::history::{self, VersionTimeline};
+use sealdrop_verify::readers::{self, GrantCoverage, ReadingFacts};
 use serde_json::json;
 
 use super::audit_log;
@@ -193,13 +194,13 @@ fn authority_in_log_order(
             failures.push((format!("report {}", row.report), why));
         }
     }
-    let listed: BTreeMap<Digest, [u8; 32]> = grants
+    let listed: BTreeMap<Digest, ([u8; 32], PersonId)> = grants
         .iter()
         .filter_map(|g| {
             let grant = SignedGrant::from_bytes(&g.grant.0).ok()?;
             Some((
                 grant.hash(sealdrop_proto::labels::HASH_GRANT_RECORD),
-                *grant.signer_key(),
+                (*grant.signer_key(), grant.unverified_body().recipient.id()),
             ))
         })
         .collect();
@@ -211,7 +212,11 @@ fn authority_in_log_order(
             continue;
         };
         let why = match listed.get(grant) {
-            Some(signer) => history::check_manager_at(timeline, chain, program, *index, signer),
+            Some((signer, recipient)) => {
+                history::check_manager_at(timeline, chain, program, *index, signer).or_else(|| {
+                    history::check_recipient_at(timeline, chain, program, *index, recipient)
+                })
+            }
             None => Some("the log records a grant the server does not list".into()),
         };
         if let Some(why) = why {
@@ -219,6 +224,50 @@ fn authority_in_log_order(
         }
     }
     failures
+}
+
+/// Every `released` leaf this run read against who the log authorised
+/// to read what (`sealdrop_verify::readers`), reaching back through the
+/// facts earlier runs kept. Returns the facts up to this run's checkpoint
+/// (`None` when the memory cannot give the earlier ones).
+fn releases_authorised(
+    log: &audit_log::LogView,
+    authority: (
+        &VersionTimeline,
+        &BTreeMap<ProgramId, Vec<SignedDescriptor>>,
+    ),
+    seen: &[Seen],
+    coverage: &GrantCoverage,
+    memory: Option<&AuditMemory>,
+) -> (Option<ReadingFacts>, Vec<(String, String)>) {
+    let mut facts = match memory {
+        Some(m) if log.start > 0 => {
+            match m
+                .reading
+                .as_ref()
+                .and_then(super::audit_memory::ReadingMemory::facts)
+            {
+                Some(facts) => facts,
+                None => {
+                    return (
+                        None,
+                        vec![(
+                            "releases".into(),
+                            "this auditor's memory does not say who was authorised to read before this run; run `sealdrop audit verify --full` once".into(),
+                        )],
+                    );
+                }
+            }
+        }
+        _ => ReadingFacts::default(),
+    };
+    let sealed_for = seen
+        .iter()
+        .filter_map(|row| Some((row.report, row.sealed?.0)))
+        .collect();
+    facts.absorb(&log.entries, &sealed_for);
+    let found = readers::check_releases(&log.entries, &facts, coverage, authority.0, authority.1);
+    (Some(facts), found)
 }
 
 /// The version of each program current where this run's log entries
@@ -513,6 +562,7 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
 
     // Grants: each verifies against the version it names.
     let grants = all_pages(|after| Ok(client.audit_grants(after)?))?;
+    let mut coverage = GrantCoverage::new();
     for g in &grants {
         let result = (|| -> Result<()> {
             let grant = SignedGrant::from_bytes(&g.grant.0).context("malformed")?;
@@ -525,6 +575,14 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                 version(chain, body.descriptor_version)?.unverified_body(),
             )
             .map_err(|e| anyhow!("{e}"))?;
+            coverage.insert(
+                grant.hash(sealdrop_proto::labels::HASH_GRANT_RECORD),
+                (
+                    body.recipient.id(),
+                    body.program_id,
+                    body.envelopes.iter().map(|(report, _)| *report).collect(),
+                ),
+            );
             Ok(())
         })();
         if let Err(e) = result {
@@ -599,6 +657,21 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
             &grants,
         ));
     }
+    // Releases: each rests on an authorisation nothing took away since.
+    let reading = match (&log, &timeline) {
+        (Some(log), Some(timeline)) => {
+            let (facts, found) = releases_authorised(
+                log,
+                (timeline, &chains),
+                &checked.seen,
+                &coverage,
+                memory.as_ref(),
+            );
+            failures.extend(found);
+            facts
+        }
+        _ => None,
+    };
 
     // The log and the data agree; then remember what was verified, only
     // when everything did: a failure is reported again on the next run,
@@ -626,6 +699,9 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                     .values()
                     .map(|s| sealdrop_api::B64(s.listed.record_hash.to_vec()))
                     .collect();
+                memory.reading = reading
+                    .as_ref()
+                    .map(super::audit_memory::ReadingMemory::from);
                 state.audit = Some(memory);
                 ctx.home.save(&state)?;
             }

@@ -47,6 +47,11 @@ pub struct AuditMemory {
     /// never saw logged, and one verified before who is no longer listed.
     #[serde(default)]
     pub shoppers: Vec<B64>,
+    /// Who the log authorised to read what, up to that checkpoint (absent
+    /// in a memory from before releases were judged: the next run then
+    /// asks for `--full`).
+    #[serde(default)]
+    pub reading: Option<super::audit_memory::ReadingMemory>,
 }
 
 /// The log as this run verified it.
@@ -71,6 +76,7 @@ impl LogView {
             verified_at: now,
             versions: BTreeMap::new(),
             shoppers: Vec::new(),
+            reading: None,
         }
     }
 }

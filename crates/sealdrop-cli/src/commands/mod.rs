@@ -4,6 +4,7 @@ mod audit;
 mod audit_log;
 pub use audit_log::AuditMemory;
 mod audit_match;
+mod audit_memory;
 mod export;
 mod fetch;
 mod identity;
