@@ -636,6 +636,55 @@ fn revoke_everywhere_reaches_a_program_the_server_hides() {
     }
 }
 
+/// The server hides `version` of `program` on its disk (the one before it
+/// is current again) and restarts: what it answers while it pretends a
+/// change never happened. Returns the hidden descriptor.
+fn hide_version(server: &mut Server, program: &str, version: i64) -> Vec<u8> {
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let id = program.parse::<ProgramId>().unwrap().as_bytes().to_vec();
+    let hidden: Vec<u8> = db
+        .query_row(
+            "SELECT descriptor FROM descriptors WHERE program_id = ?1 AND version = ?2",
+            rusqlite::params![id, version],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute(
+        "DELETE FROM descriptors WHERE program_id = ?1 AND version = ?2",
+        rusqlite::params![id, version],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE programs SET current_version = ?2 WHERE id = ?1",
+        rusqlite::params![id, version - 1],
+    )
+    .unwrap();
+    drop(db);
+    server.restart();
+    hidden
+}
+
+/// Undoes [`hide_version`]: the hidden version is current again.
+fn put_back_version(server: &mut Server, program: &str, version: i64, descriptor: &[u8]) {
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let id = program.parse::<ProgramId>().unwrap().as_bytes().to_vec();
+    db.execute(
+        "INSERT INTO descriptors (program_id, version, descriptor, accepted_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![id, version, descriptor, now() as i64],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE programs SET current_version = ?2 WHERE id = ?1",
+        rusqlite::params![id, version],
+    )
+    .unwrap();
+    drop(db);
+    server.restart();
+}
+
 /// A server that withholds its `409 stale-list`: after a reader was
 /// revoked (version 3), it accepts a report sealed to version 2, so the
 /// revoked reader gets an envelope of a report sent after the revocation.
@@ -658,56 +707,11 @@ fn a_report_accepted_without_the_409_is_named_by_auditors() {
     assert!(clean.is_empty(), "{clean:?}");
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
 
-    let program_id: ProgramId = program.parse().unwrap();
-    let hide = |server: &mut Server, put_back: Option<Vec<u8>>| -> Option<Vec<u8>> {
-        server.stop();
-        let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
-        let id = &program_id.as_bytes()[..];
-        let hidden = match put_back {
-            None => {
-                let v3: Vec<u8> = db
-                    .query_row(
-                        "SELECT descriptor FROM descriptors WHERE program_id = ?1 AND version = 3",
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                db.execute(
-                    "DELETE FROM descriptors WHERE program_id = ?1 AND version = 3",
-                    [id],
-                )
-                .unwrap();
-                db.execute(
-                    "UPDATE programs SET current_version = 2 WHERE id = ?1",
-                    [id],
-                )
-                .unwrap();
-                Some(v3)
-            }
-            Some(v3) => {
-                db.execute(
-                    "INSERT INTO descriptors (program_id, version, descriptor, accepted_at)
-                     VALUES (?1, 3, ?2, ?3)",
-                    rusqlite::params![id, v3, now() as i64],
-                )
-                .unwrap();
-                db.execute(
-                    "UPDATE programs SET current_version = 3 WHERE id = ?1",
-                    [id],
-                )
-                .unwrap();
-                None
-            }
-        };
-        drop(db);
-        server.restart();
-        hidden
-    };
-    let v3 = hide(&mut server, None);
+    let v3 = hide_version(&mut server, &program, 3);
     let mut shopper = Client::new(&server.url).unwrap();
     shopper.sign_in(&key).unwrap();
     let stale = submit(&shopper, &key, &program, b"{\"clean\":\"late\"}", &[]);
-    hide(&mut server, v3);
+    put_back_version(&mut server, &program, 3, &v3);
 
     let fresh = new_auditor(&server, &ada, &program);
     for who in [&auditor, &fresh] {
@@ -869,6 +873,105 @@ fn a_release_to_a_revoked_reader_is_named_by_auditors() {
         assert_eq!(named.len(), 1, "{failures:?}");
         assert!(
             named[0].1.contains("no recipient of version 3"),
+            "{failures:?}"
+        );
+    }
+}
+
+/// A removed manager's authority, revived by the server. Bob managed (and
+/// read) the program, invited a shopper and granted Vic; Ada then removed
+/// him. The server hides the removal while Bob's shopper enrols (its own
+/// check sees Bob as a manager), and logs Bob's grant a second time after
+/// the removal. Both are signed by Bob under a version that made him a
+/// manager; what counts is the version current when the log recorded them,
+/// and auditors, old and new, name both.
+#[test]
+fn an_invite_and_a_grant_by_a_removed_manager_are_named_by_auditors() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let (bob, bob_id, bob_fp) = enrolled(&server, "Bob", &operator_token(&server, "manager"));
+    let added = ada.json(&[
+        "program",
+        "managers",
+        "add",
+        &program,
+        "--fingerprint",
+        &bob_fp,
+    ]);
+    confirm(&bob, &program, &added);
+    grant(&ada, &program, &bob_id, &bob_fp);
+    let bobs_invite = bob.json(&["invite", "shopper", "--program", &program])["invite"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    submit(&shopper, &key, &program, b"{\"clean\":\"yes\"}", &[]);
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_vic, vic_id, vic_fp) = enrolled(&server, "Vic", &token);
+    grant(&bob, &program, &vic_id, &vic_fp);
+    let auditor = new_auditor(&server, &ada, &program);
+    let (clean, _) = audit(&auditor);
+    assert!(clean.is_empty(), "{clean:?}");
+
+    let removed = ada.json(&[
+        "program",
+        "managers",
+        "remove",
+        &program,
+        "--manager",
+        &bob_id,
+    ]);
+    let removal = removed["version"].as_i64().unwrap();
+    let hidden = hide_version(&mut server, &program, removal);
+    let sam = Shopper::new();
+    sam.json(&["init"]);
+    let enrolled_by_bob = sam.json(&["enroll", &bobs_invite]);
+    put_back_version(&mut server, &program, removal, &hidden);
+    let sam_id = enrolled_by_bob["pseudonym"].as_str().unwrap().to_owned();
+
+    server.stop();
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let granted: Vec<u8> = db
+        .prepare("SELECT entry FROM log_leaves ORDER BY idx")
+        .unwrap()
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|leaf| {
+            matches!(
+                sealdrop_proto::log::entry::LogEntry::from_leaf_data(leaf),
+                Ok(sealdrop_proto::log::entry::LogEntry::Granted { .. })
+            )
+        })
+        .unwrap();
+    let replayed: i64 = db
+        .query_row(
+            "INSERT INTO log_leaves (idx, entry)
+             VALUES ((SELECT MAX(idx) + 1 FROM log_leaves), ?1) RETURNING idx",
+            [granted],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(db);
+    server.restart();
+
+    let fresh = new_auditor(&server, &ada, &program);
+    for who in [&auditor, &fresh] {
+        let (failures, _) = audit(who);
+        let removed_manager = |item: &str| {
+            failures
+                .iter()
+                .any(|(i, why)| i == item && why.contains("removed manager"))
+        };
+        assert!(
+            removed_manager(&format!("shopper {sam_id}")),
+            "{failures:?}"
+        );
+        assert!(
+            removed_manager(&format!("log entry {replayed}")),
             "{failures:?}"
         );
     }

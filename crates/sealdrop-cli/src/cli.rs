@@ -281,6 +281,18 @@ pub enum ManagersCommand {
         #[arg(long)]
         fingerprint: String,
     },
+    /// Remove a manager: from the next entry of the log on, their invites
+    /// and grants no longer count (also those they made before but that
+    /// are used later), and they can change nothing.
+    #[command(
+        after_help = "Example:\n  sealdrop program managers remove sdp… --manager sd…\n\nA program keeps at least one manager."
+    )]
+    Remove {
+        program: String,
+        /// The manager's person ID (`program show` lists them).
+        #[arg(long, value_name = "ID")]
+        manager: String,
+    },
 }
 
 #[derive(Debug, Args)]

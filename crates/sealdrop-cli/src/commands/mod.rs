@@ -80,6 +80,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             program,
             fingerprint,
         })) => sharing::add_manager(&ctx, &program, &fingerprint),
+        Command::Program(ProgramCommand::Managers(ManagersCommand::Remove {
+            program,
+            manager,
+        })) => sharing::remove_manager(&ctx, &program, &manager),
         Command::Program(ProgramCommand::Update {
             program,
             questionnaire,

@@ -81,6 +81,35 @@ pub fn add_manager(ctx: &Ctx, program: &str, fingerprint: &str) -> Result<()> {
     Ok(())
 }
 
+pub fn remove_manager(ctx: &Ctx, program: &str, manager: &str) -> Result<()> {
+    let id = parse_program(program)?;
+    let manager: PersonId = manager
+        .trim()
+        .parse()
+        .context("--manager is not a person ID (they start with `sd`)")?;
+    let next = change(ctx, &id, |d| {
+        if !d.is_manager(&manager) {
+            bail!("{manager} does not manage program {id}");
+        }
+        if d.managers.len() == 1 {
+            bail!("{manager} is the program's only manager; add another one first");
+        }
+        d.remove_manager(&manager);
+        Ok(())
+    })?;
+    let d = next.unverified_body();
+    ctx.out.show(
+        || {
+            format!(
+                "{manager} no longer manages program {id} (descriptor version {}); their invites not yet used no longer work.",
+                d.version
+            )
+        },
+        || json!({"id": id.to_string(), "version": d.version, "managers": d.managers.len(), "removed": manager.to_string()}),
+    );
+    Ok(())
+}
+
 /// What re-wrapping checks each report against: the granting manager, the
 /// log they pinned, and the program's one verified chain.
 struct Rewrapper<'a> {
