@@ -123,7 +123,8 @@ impl DataDir {
         }
     }
 
-    /// Writes the handover note; refuses to replace one.
+    /// Writes the handover notes (the chain, oldest first); refuses to
+    /// replace them.
     pub fn write_handover(&self, note: &str) -> Result<()> {
         let path = self.path.join(HANDOVER_FILE);
         let mut file = OpenOptions::new()

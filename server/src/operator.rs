@@ -7,7 +7,7 @@ use sealdrop_api::Role;
 use sealdrop_proto::ids::PersonId;
 use sealdrop_proto::keys::SigningSecret;
 use sealdrop_proto::log::checkpoint::Checkpoint;
-use sealdrop_proto::log::handover::Handover;
+use sealdrop_proto::log::handover::{Handover, split_chain};
 use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
 use sealdrop_store::{EnrolmentToken, SqliteStore, Store as _};
 
@@ -117,10 +117,12 @@ fn backup(data: &DataDir, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The data directory's handover note, if it has one, after checking that
-/// it is a well-formed handover to this directory's own log key and origin
-/// (the server cannot check the old key's signature: clients do, under the
-/// key they pinned).
+/// The data directory's handover notes, if it has any (one per restore,
+/// oldest first), after checking that each is well formed, that each hands
+/// over from the log the one before handed over to, and that the last
+/// hands over to this directory's own log key and origin (the server
+/// cannot check the old keys' signatures: clients do, from the key they
+/// pinned).
 fn checked_handover(data: &DataDir) -> Result<Option<String>> {
     if !data.exists() {
         return Ok(None);
@@ -128,8 +130,24 @@ fn checked_handover(data: &DataDir) -> Result<Option<String>> {
     let Some(note) = data.handover()? else {
         return Ok(None);
     };
-    let handover = Handover::parse_unverified(note.as_bytes())
-        .with_context(|| format!("the log handover in {} is damaged", data.path.display()))?;
+    let damaged = || format!("the log handover in {} is damaged", data.path.display());
+    let mut previous: Option<Handover> = None;
+    for part in split_chain(note.as_bytes()).with_context(damaged)? {
+        let h = Handover::parse_unverified(&part).with_context(damaged)?;
+        if let Some(p) = &previous
+            && p.new_origin() != h.old_origin()
+        {
+            bail!(
+                "the log handovers in {} do not form one chain: {} hands over to {}, but the next is from {}",
+                data.path.display(),
+                p.old_origin(),
+                p.new_origin(),
+                h.old_origin()
+            );
+        }
+        previous = Some(h);
+    }
+    let handover = previous.with_context(damaged)?;
     let (origin, key) = (
         data.log_origin()?,
         data.log_key()?.verifying_key().to_bytes(),
@@ -150,6 +168,10 @@ struct OldLog {
     key: SigningSecret,
     origin: String,
     tree: MerkleTree,
+    /// The handovers that led to the old log (if it was itself restored):
+    /// the new directory serves them before its own, so that a client
+    /// pinned to any earlier log can follow the whole chain.
+    earlier: Option<String>,
 }
 
 /// Leaves read per query while rebuilding a tree.
@@ -165,6 +187,7 @@ impl OldLog {
         }
         let key = old.log_key()?;
         let origin = old.log_origin()?;
+        let earlier = checked_handover(old)?;
         SqliteStore::check_file(&old.db()).with_context(|| {
             format!(
                 "the database in {} is damaged, so its log's last checkpoint is unknown; restore without --handover-from",
@@ -190,7 +213,12 @@ impl OldLog {
                 old.path.display()
             );
         }
-        Ok(Self { key, origin, tree })
+        Ok(Self {
+            key,
+            origin,
+            tree,
+            earlier,
+        })
     }
 
     /// The signed handover to `new`, whose restored database holds
@@ -296,7 +324,8 @@ fn restore_into(data: &DataDir, from: &Path, old: Option<&OldLog>) -> Result<Opt
         old.key.verifying_key().as_bytes(),
     )
     .context("the handover note does not verify")?;
-    data.write_handover(&note)?;
+    let chain = format!("{}{note}", old.earlier.as_deref().unwrap_or_default());
+    data.write_handover(&chain)?;
     Ok(Some(handover))
 }
 

@@ -12,6 +12,15 @@ use common::*;
 use sealdrop_proto::SecretIdentity;
 
 fn auditor(server: &Server, name: &str, manager: &Staff, program: &str) -> Staff {
+    let fingerprint = manager.json(&["program", "show", program])["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    auditor_trusting(server, name, program, &fingerprint)
+}
+
+/// An auditor who confirmed `program` from `fingerprint`.
+fn auditor_trusting(server: &Server, name: &str, program: &str, fingerprint: &str) -> Staff {
     let a = Staff::new(&format!("{name} passphrase"));
     a.json(&["keygen", "--name", name]);
     a.json(&[
@@ -21,7 +30,7 @@ fn auditor(server: &Server, name: &str, manager: &Staff, program: &str) -> Staff
         "--token",
         &operator_token(server, "auditor"),
     ]);
-    auditor_confirms(&a, manager, program);
+    a.json(&["audit", "trust", program, "--descriptor", fingerprint]);
     a
 }
 
@@ -153,6 +162,10 @@ fn witnesses_catch_a_server_showing_another_history() {
     assert!(f[0].1.contains("do not vouch"), "{f:?}");
 
     // The server rebuilds its log without the second report and re-signs.
+    let fingerprint = ada.json(&["program", "show", &program])["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     server.stop();
     rebuild_log_without(&server, &reports[1]);
     server.restart();
@@ -178,7 +191,7 @@ fn witnesses_catch_a_server_showing_another_history() {
     );
     // A newcomer sees a self-consistent log, but not the one the witness
     // cosigned.
-    let late = auditor(&server, "Late", &ada, &program);
+    let late = auditor_trusting(&server, "Late", &program, &fingerprint);
     let (code, f) = verify_with(&late, &trust);
     assert_eq!(code, Some(2), "{f:?}");
     assert!(
@@ -196,7 +209,24 @@ fn witnesses_catch_a_server_showing_another_history() {
             .contains("do not vouch"),
         "{v}"
     );
-    // Nor does the reviewer decrypt anything from the rebuilt log.
+    // Nor does the reviewer decrypt anything from the rebuilt log: her
+    // home kept the checkpoint she verified, which the new history does
+    // not extend, so she refuses the server before anything else.
+    let refused = fetch_with("after");
+    assert!(!refused.status.success());
+    assert!(refused.stdout.is_empty());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("does not extend the history it showed you"),
+        "{why}"
+    );
+    // Her laptop without that memory (a new one, set up from her keys)
+    // relies on the witness, and decrypts nothing either.
+    let path = ada.dir().join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["log_seen"] = serde_json::Value::Null;
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
     let refused = fetch_with("after");
     assert!(!refused.status.success());
     let v: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();

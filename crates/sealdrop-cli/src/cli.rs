@@ -259,6 +259,11 @@ pub enum AuditCommand {
         after_help = "Example:\n  sealdrop audit witness\n  sealdrop audit verify --witness sealdrop-witness/sd…=KEY --require-witnesses 1"
     )]
     Witness,
+    /// Acknowledge the entries a restore of the server lost: `audit verify`
+    /// names each restore that lost entries you had verified, and fails,
+    /// until you have recorded the loss (with the operator) and run this.
+    #[command(after_help = "Example:\n  sealdrop audit acknowledge-loss")]
+    AcknowledgeLoss,
     /// Who fetched which report, when; `--alerts` flags bursts (an hour
     /// with 20 or more fetches and over three times the person's usual).
     #[command(after_help = "Example:\n  sealdrop audit access-log --alerts")]

@@ -27,6 +27,13 @@ pub struct State {
     pub log_key: Option<B64>,
     #[serde(default)]
     pub log_origin: Option<String>,
+    /// Staff and managers: the newest checkpoint verified under those pins,
+    /// as its signed note; every later one must extend it.
+    #[serde(default)]
+    pub log_seen: Option<String>,
+    /// Restores of the server this home followed (handovers to a new log).
+    #[serde(default)]
+    pub restores: Vec<crate::commands::FollowedRestore>,
     /// Auditors: what `audit verify` verified last (its checkpoint and
     /// compact range), so the next run checks only what is new.
     #[serde(default)]

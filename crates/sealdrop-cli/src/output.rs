@@ -15,6 +15,12 @@ impl Out {
             println!("{}", text());
         }
     }
+
+    /// A warning for people, on stderr (so that `--json` output stays one
+    /// value).
+    pub fn warn(&self, text: &str) {
+        eprintln!("warning: {text}");
+    }
 }
 
 /// A one-line progress counter on stderr, shown only on a terminal (and

@@ -18,6 +18,7 @@
 
 pub mod authority;
 pub mod enrolment;
+pub mod handover;
 pub mod history;
 pub mod log_check;
 pub mod readers;

@@ -453,7 +453,7 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                 .map_or_else(|| "nobody yet".to_owned(), |r| r.to_string())
         );
     }
-    let mut failures: Vec<(String, String)> = Vec::new();
+    let mut failures: Vec<(String, String)> = super::log_follow::unacknowledged_losses(&state);
 
     // The log first: reports committed after its checkpoint wait for the
     // next visit, so everything matched below is covered by it.

@@ -5,6 +5,8 @@ mod audit_log;
 pub use audit_log::AuditMemory;
 mod audit_match;
 mod audit_memory;
+mod log_follow;
+pub use log_follow::FollowedRestore;
 mod export;
 mod fetch;
 mod identity;
@@ -42,12 +44,13 @@ impl Ctx {
 
     /// Unlocks the keystore and signs in to the remembered server.
     pub fn connect(&self) -> Result<(State, SecretIdentity, Client)> {
-        let state = self.home.state()?;
+        let mut state = self.home.state()?;
         let me = self.identity()?;
         let mut client = state.client()?;
         client
             .sign_in(&me)
             .with_context(|| format!("cannot sign in to {}", client.base_url()))?;
+        log_follow::check(self, &mut state, &client)?;
         Ok((state, me, client))
     }
 }
@@ -126,6 +129,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             oversight::access_log(&ctx, program.as_deref(), alerts)
         }
         Command::Audit(AuditCommand::Checkpoint) => witness::checkpoint(&ctx),
+        Command::Audit(AuditCommand::AcknowledgeLoss) => log_follow::acknowledge(&ctx),
         Command::Audit(AuditCommand::Witness) => witness::witness(&ctx),
         Command::Audit(AuditCommand::Verify { full, witnesses }) => {
             let trusted = witness::trusted(&witnesses)?;

@@ -52,6 +52,41 @@ use super::merkle::{ProofError, verify_consistency};
 /// spaces, so it is never an origin and never a checkpoint's first line.
 pub const HANDOVER_HEADER: &str = "sealdrop handover v1";
 
+/// Restores a server went through, at most: a longer chain is refused.
+pub const MAX_CHAIN: usize = 64;
+
+/// Splits a chain of handover notes, as a server restored more than once
+/// serves them (concatenated, oldest first), into its notes. A note ends
+/// after its signature lines (each beginning `"— "`), which follow its one
+/// blank line; the next line begins the next note. The notes are not
+/// parsed here: [`Handover::verify`] does that, one by one.
+pub fn split_chain(chain: &[u8]) -> Result<Vec<Vec<u8>>, HandoverError> {
+    if chain.len() > MAX_CHAIN * MAX_NOTE_LEN {
+        return Err(HandoverError::Malformed("the handover chain is too long"));
+    }
+    let mut notes = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut in_signatures = false;
+    for line in chain.split_inclusive(|b| *b == b'\n') {
+        let is_signature = line.starts_with("— ".as_bytes());
+        if in_signatures && !is_signature {
+            notes.push(std::mem::take(&mut current));
+            in_signatures = false;
+        }
+        if line == b"\n" {
+            in_signatures = true;
+        }
+        current.extend_from_slice(line);
+    }
+    if !current.is_empty() {
+        notes.push(current);
+    }
+    if notes.len() > MAX_CHAIN {
+        return Err(HandoverError::Malformed("the handover chain is too long"));
+    }
+    Ok(notes)
+}
+
 /// Why a handover was refused, or could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HandoverError {
@@ -433,6 +468,25 @@ reports.example.org/log\n\
 XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\
 \n\
 — reports.example.org/log PVfij43RUNtWiv+KUaVrWglDF3G1xn4fCtz8wNsxp4FbZ0RkhYcGoIOyBXZWFfObtV0pogpk/NleDZ3gYPO9k4sq5AU=\n";
+
+    #[test]
+    fn a_chain_splits_into_its_notes_exactly() {
+        let second = handover(&ct_tree(), 5).sign(&old_key());
+        let chain = format!("{KAT}{second}{KAT}");
+        let notes = split_chain(chain.as_bytes()).unwrap();
+        assert_eq!(
+            notes,
+            [KAT.as_bytes(), second.as_bytes(), KAT.as_bytes()].map(<[u8]>::to_vec)
+        );
+        assert!(verify(std::str::from_utf8(&notes[1]).unwrap()).is_ok());
+        assert_eq!(
+            split_chain(KAT.as_bytes()).unwrap(),
+            [KAT.as_bytes().to_vec()]
+        );
+        assert_eq!(split_chain(b"").unwrap(), Vec::<Vec<u8>>::new());
+        let too_many = KAT.repeat(MAX_CHAIN + 1);
+        assert!(split_chain(too_many.as_bytes()).is_err());
+    }
 
     #[test]
     fn the_known_answer_signs_and_verifies() {
