@@ -76,6 +76,17 @@ pub struct Program {
     /// later one must extend it.
     #[serde(default)]
     pub log_checkpoint: Option<String>,
+    /// Logs this program's server ran before a restore, each followed by a
+    /// verified handover: receipts from then verify under their key.
+    #[serde(default)]
+    pub earlier_logs: Vec<EarlierLog>,
+}
+
+/// A log the server ran before a restore.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EarlierLog {
+    pub key: B64,
+    pub origin: String,
 }
 
 impl Program {
@@ -113,6 +124,27 @@ impl Program {
             &self.server,
             self.tls_pin()?,
         )?)
+    }
+
+    /// The key of the log of `origin`: the current one, or one this home
+    /// followed a handover from.
+    pub fn log_key_of(&self, origin: &str) -> Result<[u8; 32]> {
+        if origin == self.log_origin {
+            return self.log_key();
+        }
+        let earlier = self
+            .earlier_logs
+            .iter()
+            .find(|l| l.origin == origin)
+            .with_context(|| {
+                format!("the log {origin} is neither the one your invite pinned nor one a verified handover led to")
+            })?;
+        earlier
+            .key
+            .0
+            .as_slice()
+            .try_into()
+            .context("a pinned log key in your home is damaged")
     }
 
     pub fn log_key(&self) -> Result<[u8; 32]> {

@@ -7,6 +7,7 @@ mod media;
 mod outbox;
 mod pii;
 mod receipts;
+mod restore;
 mod send;
 
 use clap::Parser as _;

@@ -38,25 +38,29 @@ pub struct Verification {
 
 /// The receipt's own checks, needing no network: its checkpoint.
 fn offline(receipt: &Receipt, program: &Program) -> Result<Checkpoint> {
+    let proof = receipt
+        .log
+        .as_ref()
+        .context("it carries no proof that the server's log records the report")?;
+    // The log it was sent to: the pinned one, or one the server ran before
+    // a restore this home followed.
+    let origin = proof.checkpoint.split('\n').next().unwrap_or_default();
+    let key = program.log_key_of(origin)?;
     let ack = Signed::<Acknowledgement>::from_bytes(&receipt.acknowledgement.0)
         .context("the acknowledgement is malformed")?;
     let body = ack
-        .verify_by_key(&program.log_key()?)
+        .verify_by_key(&key)
         .map_err(|_| anyhow!("not signed by the server key your invite pinned"))?;
     if body.report_id.to_string() != receipt.report
         || body.sealed_report.as_slice() != receipt.record_hash.0.as_slice()
     {
         bail!("it names another report than the one you sent");
     }
-    let proof = receipt
-        .log
-        .as_ref()
-        .context("it carries no proof that the server's log records the report")?;
     Ok(log_check::included(
         proof,
         &receipt.expected_leaf()?,
-        &program.log_origin,
-        &program.log_key()?,
+        origin,
+        &key,
     )?)
 }
 
@@ -168,7 +172,11 @@ fn online(
     let mut failures = Vec::new();
     for (receipt, theirs) in held {
         let proven = (|| -> Result<(), OnlineError> {
-            extends_now(&client, theirs, &current.checkpoint)?;
+            // A receipt from before a restore: the handover chain proved
+            // the kept prefix; its leaf is proven in the new log below.
+            if theirs.origin() == program.log_origin {
+                extends_now(&client, theirs, &current.checkpoint)?;
+            }
             let leaf = receipt.log.as_ref().map_or(0, |p| p.leaf_index);
             let path = client.log_inclusion(leaf, current.size()).map_err(|e| {
                 OnlineError::Refused(format!("the server cannot prove it now: {e}"))

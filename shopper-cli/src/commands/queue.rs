@@ -91,15 +91,23 @@ fn pause() {
 pub struct SyncOutcome {
     pub sent: Vec<Receipt>,
     pub failed: Vec<(String, String)>,
+    /// Programs whose server was restored since the last run.
+    pub restored: Vec<crate::restore::Followed>,
+    /// Programs whose server answered but could not be trusted (its log
+    /// cannot be followed from the pinned one, or its program version is
+    /// a rollback), with why.
+    pub refused: Vec<(String, String)>,
 }
 
 /// Sends every queued report: each program on its own connection and
-/// pseudonym, after a random pause, signed in once.
+/// pseudonym, after a random pause, signed in once. Every program is
+/// visited, also one with nothing queued: its server may have been
+/// restored from a backup that lost reports already sent, which then go
+/// back in the outbox and are sent in the same visit.
 pub fn send_queued(ctx: &Ctx, un: &mut crate::home::Unlocked) -> Result<SyncOutcome> {
-    let queued = outbox::list(&ctx.home, &un.vault)?;
-    let programs: std::collections::BTreeSet<String> =
-        queued.iter().map(|q| q.program.clone()).collect();
-    let (mut sent, mut failed) = (Vec::new(), Vec::new());
+    let programs: Vec<String> = un.state.programs.keys().cloned().collect();
+    let (mut sent, mut failed, mut restored, mut refused) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for program in programs {
         pause();
         let client = un
@@ -107,23 +115,41 @@ pub fn send_queued(ctx: &Ctx, un: &mut crate::home::Unlocked) -> Result<SyncOutc
             .programs
             .get(&program)
             .and_then(|p| send::connect(p).ok());
-        // A newer program version is picked up; a rollback is refused.
-        if let Some(client) = &client
-            && let Err(e) = refresh(ctx, un, client, &program)
-        {
-            for q in queued.iter().filter(|q| q.program == program) {
-                failed.push((q.report.clone(), format!("{e:#}")));
+        // A restored server is followed first; a newer program version is
+        // picked up; a rollback is refused.
+        if let Some(client) = &client {
+            let checked =
+                crate::restore::follow(&ctx.home, un, &program, client).and_then(|followed| {
+                    restored.extend(followed);
+                    refresh(ctx, un, client, &program)
+                });
+            if let Err(e) = checked {
+                refused.push((program.clone(), format!("{e:#}")));
+                for q in outbox::list(&ctx.home, &un.vault)?
+                    .iter()
+                    .filter(|q| q.program == program)
+                {
+                    failed.push((q.report.clone(), format!("{e:#}")));
+                }
+                continue;
             }
-            continue;
         }
-        for mut q in queued.iter().filter(|q| q.program == program).cloned() {
+        for mut q in outbox::list(&ctx.home, &un.vault)?
+            .into_iter()
+            .filter(|q| q.program == program)
+        {
             match send::send(&ctx.home, un, client.as_ref(), &mut q) {
                 Ok(r) => sent.push(r),
                 Err(e) => failed.push((q.report.clone(), format!("{e:#}"))),
             }
         }
     }
-    Ok(SyncOutcome { sent, failed })
+    Ok(SyncOutcome {
+        sent,
+        failed,
+        restored,
+        refused,
+    })
 }
 
 /// What commands other than `sync` and `submit` do on the way: send what
@@ -147,7 +173,19 @@ pub fn send_opportunistically(ctx: &Ctx, un: &mut crate::home::Unlocked) {
 
 pub fn sync(ctx: &Ctx) -> Result<()> {
     let mut un = ctx.unlock()?;
-    let SyncOutcome { sent, failed } = send_queued(ctx, &mut un)?;
+    let SyncOutcome {
+        sent,
+        failed,
+        restored,
+        refused,
+    } = send_queued(ctx, &mut un)?;
+    for (program, why) in &refused {
+        eprintln!("warning: program {program}: {why}");
+    }
+    for r in &restored {
+        eprintln!("warning: {}", r.describe());
+    }
+    let lost: usize = restored.iter().map(|r| r.requeued.len()).sum();
     ctx.show(
         || {
             let mut t = match (sent.len(), failed.len()) {
@@ -162,9 +200,15 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
         },
         || {
             json!({"sent": sent.iter().map(|r| &r.report).collect::<Vec<_>>(),
-                   "queued": failed.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>()})
+                   "queued": failed.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>(),
+                   "restored": restored.iter().map(|r| json!({"program": r.program, "from": r.from, "to": r.to, "lost": r.requeued})).collect::<Vec<_>>()})
         },
     );
+    if lost > 0 {
+        bail!(
+            "a restore of the server lost {lost} of your report(s); they went back in your outbox (see above: sent again, or still queued)"
+        );
+    }
     Ok(())
 }
 
@@ -174,8 +218,20 @@ pub fn receipts(
     trusted: &sealdrop_client::witnesses::Trusted,
 ) -> Result<()> {
     let mut un = ctx.unlock()?;
-    // Receipts of reports still queued come in first.
-    send_opportunistically(ctx, &mut un);
+    // Receipts of reports still queued come in first; verifying visits
+    // every program's server, following any restore first.
+    let mut lost = 0;
+    let mut refused = Vec::new();
+    if verify {
+        let outcome = send_queued(ctx, &mut un)?;
+        for r in &outcome.restored {
+            eprintln!("warning: {}", r.describe());
+            lost += r.requeued.len();
+        }
+        refused = outcome.refused;
+    } else {
+        send_opportunistically(ctx, &mut un);
+    }
     let mut all: Vec<Receipt> = Vec::new();
     let dir = ctx.home.receipts();
     if dir.exists() {
@@ -188,7 +244,14 @@ pub fn receipts(
     }
     all.sort_by(|a, b| a.report.cmp(&b.report));
     let found = if verify {
-        let found = crate::receipts::verify(&mut un, &all, trusted);
+        let mut found = crate::receipts::verify(&mut un, &all, trusted);
+        // A server that could not be followed: its program's receipts
+        // fail for that reason first.
+        for (program, why) in refused {
+            found
+                .failures
+                .insert(0, (format!("program {program}"), why));
+        }
         ctx.home.save(&un)?;
         found
     } else {
@@ -234,6 +297,11 @@ pub fn receipts(
     );
     if !bad.is_empty() {
         bail!("{} receipt(s) do not verify", bad.len());
+    }
+    if lost > 0 {
+        bail!(
+            "a restore of the server lost {lost} of your report(s); they went back in your outbox and were sent again if the server could be reached (`shopper outbox` shows what waits)"
+        );
     }
     Ok(())
 }

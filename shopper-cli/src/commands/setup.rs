@@ -61,6 +61,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
             pseudonym_id: pseudonym.id().to_string(),
             enrolled_at: 0,
             log_checkpoint: None,
+            earlier_logs: Vec::new(),
         },
     );
     ctx.home.save(&un)?;
@@ -120,6 +121,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
             pseudonym_id: pseudonym.id().to_string(),
             enrolled_at: now(),
             log_checkpoint: None,
+            earlier_logs: Vec::new(),
         })
     })();
     match enrolled {

@@ -417,6 +417,11 @@ pub fn refresh(
     client: &sealdrop_client::Client,
     program_id: &str,
 ) -> Result<()> {
+    // A server restored from a backup: follow its log first (and put back
+    // in the outbox what the restore lost).
+    if let Some(followed) = crate::restore::follow(&ctx.home, un, program_id, client)? {
+        eprintln!("warning: {}", followed.describe());
+    }
     let program = un.state.enrolled(program_id)?;
     let newest = send::refresh_descriptor(client, &program)?;
     let body = newest.unverified_body();

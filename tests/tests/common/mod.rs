@@ -112,6 +112,39 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// The operator restores `backup` into a new data directory (with a
+    /// handover from the current one when `handover`) and serves it on the
+    /// same address: what clients meet after a restore.
+    pub fn restore_from(&mut self, backup: &Path, handover: bool) {
+        self.stop();
+        let restored = self.data.with_file_name(format!(
+            "restored-{}",
+            self.data.file_name().unwrap().to_string_lossy()
+        ));
+        let mut args = vec![
+            "restore".to_owned(),
+            "--from".into(),
+            backup.to_string_lossy().into_owned(),
+            "--data".into(),
+            restored.to_string_lossy().into_owned(),
+        ];
+        if handover {
+            args.push("--handover-from".into());
+            args.push(self.data.to_string_lossy().into_owned());
+        }
+        let out = Command::new(bin("sealdrop-server"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "restore failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.data = restored;
+        self.restart();
+    }
+
     /// Starts it again on the same address and data.
     pub fn restart(&mut self) {
         self.restart_with(&[]);

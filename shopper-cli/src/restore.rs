@@ -1,0 +1,167 @@
+//! A program's server restored from a backup: its log has a new key and
+//! origin, handed over from the one the invite pinned. Before sending, the
+//! shopper follows the handovers (`sealdrop_verify::handover`), pins the
+//! new log, and puts every report the restore lost (its receipt's leaf at
+//! or beyond the size every restore kept) back in the outbox from its sent
+//! copy, so that it is sent again.
+
+use anyhow::{Context as _, Result, anyhow};
+use sealdrop_api::B64;
+use sealdrop_client::{Client, log_check};
+use sealdrop_proto::log::checkpoint::Checkpoint;
+use sealdrop_proto::log::handover::split_chain;
+use sealdrop_verify::handover::{self, LogPins};
+
+use crate::home::{EarlierLog, Home, Program, Unlocked};
+use crate::outbox;
+use crate::send::Receipt;
+
+/// What following a restore did for one program.
+#[derive(Debug)]
+pub struct Followed {
+    pub program: String,
+    pub from: String,
+    pub to: String,
+    /// Reports the restore lost, back in the outbox.
+    pub requeued: Vec<String>,
+}
+
+impl Followed {
+    pub fn describe(&self) -> String {
+        let mut t = format!(
+            "the server of program {} was restored from a backup (log {} → {})",
+            self.program, self.from, self.to
+        );
+        if self.requeued.is_empty() {
+            t.push_str("; none of your reports was lost");
+        } else {
+            t.push_str(&format!(
+                "; it lost {} of your report(s), which are back in your outbox to be sent again: {}",
+                self.requeued.len(),
+                self.requeued.join(", ")
+            ));
+        }
+        t
+    }
+}
+
+/// Every receipt of `program`, with its path.
+fn receipts_of(home: &Home, un: &Unlocked, program: &str) -> Result<Vec<Receipt>> {
+    let mut out = Vec::new();
+    let dir = home.receipts();
+    if dir.exists() {
+        for e in std::fs::read_dir(&dir)? {
+            let path = e?.path();
+            if path.extension().is_some_and(|x| x == "sealed") {
+                let r: Receipt = Home::read_sealed(&un.vault, &path, "receipt")?;
+                if r.program == program {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The newest checkpoint of the pinned log this home saw for `program`:
+/// the one kept, or a receipt's.
+fn seen(program: &Program, receipts: &[Receipt], pins: &LogPins) -> Option<Checkpoint> {
+    let receipt_notes = receipts
+        .iter()
+        .filter_map(|r| r.log.as_ref().map(|p| p.checkpoint.as_str()));
+    program
+        .log_checkpoint
+        .as_deref()
+        .into_iter()
+        .chain(receipt_notes)
+        .filter_map(|n| log_check::checkpoint(n.as_bytes(), &pins.origin, &pins.key).ok())
+        .max_by_key(Checkpoint::size)
+}
+
+/// Follows the server of `program_id` to the log it runs now, if that is
+/// not the pinned one. `Ok(None)`: nothing to follow.
+pub fn follow(
+    home: &Home,
+    un: &mut Unlocked,
+    program_id: &str,
+    client: &Client,
+) -> Result<Option<Followed>> {
+    let program = un.state.enrolled(program_id)?;
+    let pinned = LogPins {
+        key: program.log_key()?,
+        origin: program.log_origin.clone(),
+    };
+    let info = client.server_info()?;
+    let running = LogPins {
+        key: info
+            .log_key
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow!("the server's log key is malformed"))?,
+        origin: info.log_origin,
+    };
+    if running == pinned {
+        return Ok(None);
+    }
+    let notes = match client.log_handover()? {
+        Some(chain) => split_chain(&chain).context("the server's handover chain")?,
+        None => Vec::new(),
+    };
+    let receipts = receipts_of(home, un, program_id)?;
+    let followed = handover::follow(
+        &pinned,
+        &running,
+        seen(&program, &receipts, &pinned).as_ref(),
+        &notes,
+    )?;
+    let note = client.log_checkpoint()?;
+    let now = log_check::checkpoint(&note, &running.origin, &running.key)
+        .context("the restored server's checkpoint does not verify under its new log key")?;
+    for prefix in &followed.must_extend {
+        let path = client.log_consistency(prefix.size(), now.size())?;
+        log_check::extends(prefix, &now, &path).with_context(|| {
+            format!(
+                "the restored log does not continue the old one's first {} entries: refusing it",
+                prefix.size()
+            )
+        })?;
+    }
+    // Reports whose acceptance the restore did not keep go back in the
+    // outbox; a receipt below the kept size is proven in the new log at
+    // the same index (receipts --verify checks it).
+    let mut requeued = Vec::new();
+    for r in &receipts {
+        let index = r.log.as_ref().map_or(u64::MAX, |p| p.leaf_index);
+        if index >= followed.kept {
+            outbox::requeue_sent(home, &un.vault, &r.report)
+                .with_context(|| format!("cannot put report {} back in the outbox", r.report))?;
+            let receipt = home.receipts().join(format!("{}.sealed", r.report));
+            std::fs::remove_file(receipt)?;
+            requeued.push(r.report.clone());
+        }
+    }
+    if let Some(p) = un.state.programs.get_mut(program_id) {
+        // Receipts from the logs left behind verify under their keys.
+        p.earlier_logs.push(EarlierLog {
+            key: B64(pinned.key.to_vec()),
+            origin: pinned.origin.clone(),
+        });
+        for hop in &followed.hops[..followed.hops.len().saturating_sub(1)] {
+            p.earlier_logs.push(EarlierLog {
+                key: B64(hop.new_key().to_vec()),
+                origin: hop.new_origin().to_owned(),
+            });
+        }
+        p.log_key = B64(running.key.to_vec());
+        p.log_origin = running.origin.clone();
+        p.log_checkpoint = Some(String::from_utf8_lossy(&note).into_owned());
+    }
+    home.save(un)?;
+    Ok(Some(Followed {
+        program: program_id.to_owned(),
+        from: pinned.origin,
+        to: running.origin,
+        requeued,
+    }))
+}
