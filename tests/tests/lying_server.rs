@@ -976,3 +976,48 @@ fn an_invite_and_a_grant_by_a_removed_manager_are_named_by_auditors() {
         );
     }
 }
+
+/// A grant with re-wrapped envelopes that the server acknowledges and
+/// never applies or logs. The manager's CLI calls it done only once the
+/// server proves the `granted` leaf (and the version that adds the
+/// reader), so it fails loudly; the version it signed stays pinned, so
+/// later commands see a server that stayed behind.
+#[test]
+fn a_grant_acknowledged_but_never_logged_is_not_called_done() {
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    submit(&shopper, &key, &program, b"{\"clean\":\"yes\"}", &[]);
+    let token = ada.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+
+    liar.intercept(
+        "POST",
+        |p| p.ends_with("/grants"),
+        move |_| {
+            let body = serde_json::json!({"version": 2, "missing": [], "logged_at": now()});
+            Some((200, serde_json::to_vec(&body).unwrap()))
+        },
+    );
+    let refused = ada.fails(&[
+        "grant",
+        "--program",
+        &program,
+        "--to",
+        &rita_id,
+        "--fingerprint",
+        &rita_fp,
+    ]);
+    assert!(
+        refused.contains("does not prove that its log records it"),
+        "{refused}"
+    );
+    assert_eq!(liar.count("POST", |p| p.ends_with("/grants")), 1);
+    liar.honest();
+    let shown = ada.fails(&["program", "show", &program]);
+    assert!(shown.contains("rollback"), "{shown}");
+}

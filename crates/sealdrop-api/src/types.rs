@@ -291,6 +291,16 @@ pub struct GrantAccepted {
     /// Live reports of the program that the upload had no envelope for: the
     /// manager re-wraps these in a further grant.
     pub missing: Vec<String>,
+    /// The server's time of the grant's leaves, and their inclusion proofs:
+    /// the `granted` leaf, and the new version's `descriptor` leaf when
+    /// the upload brought one. The manager calls the grant done only once
+    /// they verify.
+    #[serde(default)]
+    pub logged_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::log::LogProof>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor_log: Option<crate::log::LogProof>,
 }
 
 /// The server's signed acknowledgement of a stored report.

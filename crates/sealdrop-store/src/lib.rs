@@ -169,7 +169,7 @@ pub trait Store: Send + Sync {
     /// (compare-and-swap; otherwise the grant must name the current version)
     /// and new envelopes, each on a live report of the program. Returns the live
     /// reports still without an envelope for the recipient.
-    fn grant(&self, grant: NewGrant) -> Result<Vec<ReportId>, StoreError>;
+    fn grant(&self, grant: NewGrant) -> Result<GrantStored, StoreError>;
     // Resumable uploads, each owned by the shopper who began it.
     fn begin_upload(&self, upload: NewUpload) -> Result<UploadStart, StoreError>;
     fn upload_state(

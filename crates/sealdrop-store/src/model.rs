@@ -220,6 +220,17 @@ pub struct NewGrant {
     pub now: u64,
 }
 
+/// What a stored grant appended to the log, and what it left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantStored {
+    /// The new version's `descriptor` leaf, when the grant brought one.
+    pub descriptor_leaf: Option<u64>,
+    /// The grant's `granted` leaf.
+    pub granted_leaf: u64,
+    /// Live reports the recipient still has no envelope for.
+    pub missing: Vec<ReportId>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDeletion {
     pub report: ReportId,

@@ -354,18 +354,22 @@ pub async fn grant(
         }
         let version = target.unverified_body().version;
         let stored = descriptor.clone();
-        let missing = s.store.grant(NewGrant {
+        let logged_at = now();
+        let done = s.store.grant(NewGrant {
             descriptor,
             grant: signed_grant,
             envelopes,
-            now: now(),
+            now: logged_at,
         })?;
         if let Some(d) = stored {
             s.remember(std::sync::Arc::new(d));
         }
         Ok(GrantAccepted {
             version,
-            missing: missing.iter().map(ToString::to_string).collect(),
+            missing: done.missing.iter().map(ToString::to_string).collect(),
+            logged_at,
+            log: Some(s.log_proof(done.granted_leaf)?),
+            descriptor_log: done.descriptor_leaf.map(|l| s.log_proof(l)).transpose()?,
         })
     })
     .await?;

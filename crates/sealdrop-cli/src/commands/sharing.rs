@@ -148,12 +148,17 @@ impl Rewrapper<'_> {
     }
 }
 
+/// Uploads one grant record with its envelopes (and, the first time, the
+/// version that adds the recipient: `pin` then pins it once the server
+/// took it), and calls it done only once the server proves its log records
+/// the grant (and the version) under the pinned log key: a server that
+/// answers "done" without applying it is caught here.
 fn upload_grant(
     client: &Client,
     me: &SecretIdentity,
+    log: &([u8; 32], String),
     program: &ProgramId,
-    descriptor: &SignedDescriptor,
-    with_descriptor: bool,
+    (descriptor, pin): (&SignedDescriptor, Option<&mut dyn FnMut() -> Result<()>>),
     to: &PublicIdentity,
     envelopes: Vec<(ReportId, Envelope)>,
 ) -> Result<Vec<String>> {
@@ -171,11 +176,37 @@ fn upload_grant(
     let accepted = client.grant(
         program,
         &GrantUpload {
-            descriptor: with_descriptor.then(|| B64::of(descriptor)),
+            descriptor: pin.is_some().then(|| B64::of(descriptor)),
             grant: B64::of(&record),
             envelopes: envelopes.iter().map(|(_, e)| B64::of(e)).collect(),
         },
     )?;
+    let with_descriptor = pin.is_some();
+    if let Some(pin) = pin {
+        pin()?;
+    }
+    let not_done = "the server says it took the grant but does not prove that its log records it, so it may not have applied it. Check with `sealdrop program show`, and tell the operator";
+    let granted = sealdrop_proto::log::entry::LogEntry::Granted {
+        program: *program,
+        recipient: to.id(),
+        grant: record.hash(sealdrop_proto::labels::HASH_GRANT_RECORD),
+        at: accepted.logged_at,
+    };
+    let proof = accepted.log.as_ref().context(not_done)?;
+    sealdrop_client::log_check::included(proof, &granted, &log.1, &log.0).context(not_done)?;
+    if with_descriptor {
+        proven_logged(
+            log,
+            &sealdrop_api::DescriptorAccepted {
+                program: program.to_string(),
+                version: descriptor.unverified_body().version,
+                revoked: Vec::new(),
+                logged_at: accepted.logged_at,
+                log: accepted.descriptor_log.clone(),
+            },
+            descriptor,
+        )?;
+    }
     Ok(accepted.missing)
 }
 
@@ -223,7 +254,24 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
     }
     let mut batches = wrapped.chunks(GRANT_BATCH).map(<[_]>::to_vec);
     let mut missing = match batches.next() {
-        Some(first) => upload_grant(&client, &me, &program, &next, true, &recipient, first)?,
+        Some(first) => {
+            // Pinned as soon as the server took it, as every change: a
+            // server that answered "done" without applying it is caught
+            // here and by later commands.
+            let mut pin = || {
+                state.pin(&next);
+                ctx.home.save(&state)
+            };
+            upload_grant(
+                &client,
+                &me,
+                &log,
+                &program,
+                (&next, Some(&mut pin)),
+                &recipient,
+                first,
+            )?
+        }
         None => {
             // Nothing to re-wrap: the new version alone adds them.
             let accepted = client.update_descriptor(&next)?;
@@ -237,7 +285,13 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
     };
     for batch in batches {
         missing.extend(upload_grant(
-            &client, &me, &program, &next, false, &recipient, batch,
+            &client,
+            &me,
+            &log,
+            &program,
+            (&next, None),
+            &recipient,
+            batch,
         )?);
     }
     state.pin(&next);
@@ -253,7 +307,15 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         for report in &ids {
             more.push((*report, rewrapper.rewrap(report, &recipient)?));
         }
-        missing = upload_grant(&client, &me, &program, &next, false, &recipient, more)?;
+        missing = upload_grant(
+            &client,
+            &me,
+            &log,
+            &program,
+            (&next, None),
+            &recipient,
+            more,
+        )?;
         rounds += 1;
     }
     if !missing.is_empty() {

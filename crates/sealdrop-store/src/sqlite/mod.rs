@@ -368,7 +368,7 @@ impl Store for SqliteStore {
         self.read(|c| reports::report(c, id))
     }
 
-    fn grant(&self, grant: NewGrant) -> Result<Vec<ReportId>, StoreError> {
+    fn grant(&self, grant: NewGrant) -> Result<GrantStored, StoreError> {
         self.write(move |c| reports::grant(c, &grant))
     }
 

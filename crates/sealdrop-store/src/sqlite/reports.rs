@@ -390,13 +390,11 @@ pub(super) fn report(c: &Connection, id: &ReportId) -> Result<Option<StoredRepor
     }
 }
 
-pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, StoreError> {
+pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<GrantStored, StoreError> {
     let body = g.grant.unverified_body();
     let program = body.program_id;
-    match &g.descriptor {
-        Some(next) => {
-            programs::swap_current(c, next, g.now)?;
-        }
+    let descriptor_leaf = match &g.descriptor {
+        Some(next) => Some(programs::swap_current(c, next, g.now)?),
         None => {
             let current: i64 = c
                 .query_row(
@@ -411,15 +409,16 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
                     current: to_u64(current),
                 });
             }
+            None
         }
-    }
+    };
     let grant_seq: i64 = c.query_row(
         "INSERT INTO grants (program_id, grant_record, accepted_at) VALUES (?1, ?2, ?3) RETURNING seq",
         params![&program.as_bytes()[..], g.grant.to_bytes(), to_i64(g.now)?],
         |r| r.get(0),
     )?;
     let recipient = body.recipient.id();
-    log::append(
+    let granted_leaf = log::append(
         c,
         &LogEntry::Granted {
             program,
@@ -478,10 +477,14 @@ pub(super) fn grant(c: &Connection, g: &NewGrant) -> Result<Vec<ReportId>, Store
             |r| r.get(0),
         )?
         .collect::<Result<_, _>>()?;
-    missing
-        .into_iter()
-        .map(|b| array(b).map(ReportId::from_bytes))
-        .collect()
+    Ok(GrantStored {
+        descriptor_leaf,
+        granted_leaf,
+        missing: missing
+            .into_iter()
+            .map(|b| array(b).map(ReportId::from_bytes))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 /// Deletes a report's envelopes at once and hands its ciphertext to the
