@@ -144,21 +144,25 @@ pub fn list_sent(home: &Home, vault: &Vault) -> Result<Vec<Queued>> {
 /// Puts a sent report back in the outbox (a restore of the server lost
 /// it): the streams first, then the entry, then the sent copy's entry
 /// goes, so an interruption leaves it queued, sent, or both (sending it
-/// again is harmless).
-pub fn requeue_sent(home: &Home, vault: &Vault, report: &str) -> Result<()> {
+/// again is harmless). `false`: there is no sent copy and nothing queued,
+/// because the shopper deleted the report.
+pub fn requeue_sent(home: &Home, vault: &Vault, report: &str) -> Result<bool> {
     let sent = home.sent();
-    let entry: Queued = Home::read_sealed(vault, &sent.join(format!("{report}.sealed")), "sent")?;
+    let sent_entry = sent.join(format!("{report}.sealed"));
+    if !sent_entry.exists() {
+        return Ok(entry_path(home, report).exists());
+    }
+    let mut entry: Queued = Home::read_sealed(vault, &sent_entry, "sent")?;
     Home::private_dir(&home.outbox())?;
     let streams = sent.join(report);
     if streams.exists() {
         std::fs::rename(&streams, streams_dir(home, report))?;
     }
-    let mut entry = entry;
     entry.attempts = 0;
     entry.last_error = None;
     save(home, vault, &entry)?;
-    std::fs::remove_file(sent.join(format!("{report}.sealed")))?;
-    Ok(())
+    std::fs::remove_file(sent_entry)?;
+    Ok(true)
 }
 
 /// Removes a report from the outbox: the entry first, so that what is left

@@ -24,6 +24,9 @@ pub struct Followed {
     pub to: String,
     /// Reports the restore lost, back in the outbox.
     pub requeued: Vec<String>,
+    /// Reports the restore lost that the shopper had deleted: not sent
+    /// again.
+    pub deleted: Vec<String>,
 }
 
 impl Followed {
@@ -32,9 +35,17 @@ impl Followed {
             "the server of program {} was restored from a backup (log {} → {})",
             self.program, self.from, self.to
         );
-        if self.requeued.is_empty() {
+        if self.requeued.is_empty() && self.deleted.is_empty() {
             t.push_str("; none of your reports was lost");
-        } else {
+        }
+        if !self.deleted.is_empty() {
+            t.push_str(&format!(
+                "; it lost {} report(s) you had deleted, which stay deleted: {}",
+                self.deleted.len(),
+                self.deleted.join(", ")
+            ));
+        }
+        if !self.requeued.is_empty() {
             t.push_str(&format!(
                 "; it lost {} of your report(s), which are back in your outbox to be sent again: {}",
                 self.requeued.len(),
@@ -130,16 +141,25 @@ pub fn follow(
     // Reports whose acceptance the restore did not keep go back in the
     // outbox; a receipt below the kept size is proven in the new log at
     // the same index (receipts --verify checks it).
-    let mut requeued = Vec::new();
+    // The old receipt is kept aside, not deleted: it is the shopper's
+    // proof that the old server accepted the report.
+    let (mut requeued, mut deleted) = (Vec::new(), Vec::new());
+    let superseded = home.receipts().join("superseded");
     for r in &receipts {
         let index = r.log.as_ref().map_or(u64::MAX, |p| p.leaf_index);
-        if index >= followed.kept {
-            outbox::requeue_sent(home, &un.vault, &r.report)
-                .with_context(|| format!("cannot put report {} back in the outbox", r.report))?;
-            let receipt = home.receipts().join(format!("{}.sealed", r.report));
-            std::fs::remove_file(receipt)?;
-            requeued.push(r.report.clone());
+        if index < followed.kept {
+            continue;
         }
+        let back = outbox::requeue_sent(home, &un.vault, &r.report)
+            .with_context(|| format!("cannot put report {} back in the outbox", r.report))?;
+        if back {
+            requeued.push(r.report.clone());
+        } else {
+            deleted.push(r.report.clone());
+        }
+        Home::private_dir(&superseded)?;
+        let name = format!("{}.sealed", r.report);
+        std::fs::rename(home.receipts().join(&name), superseded.join(&name))?;
     }
     if let Some(p) = un.state.programs.get_mut(program_id) {
         // Receipts from the logs left behind verify under their keys.
@@ -163,5 +183,6 @@ pub fn follow(
         from: pinned.origin,
         to: running.origin,
         requeued,
+        deleted,
     }))
 }

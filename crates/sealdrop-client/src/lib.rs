@@ -685,6 +685,11 @@ impl Client {
 
     /// A signed note the server serves as text at `path`, unverified.
     fn note(&self, path: &str) -> Result<Vec<u8>> {
+        self.text(path, sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
+    }
+
+    /// A text answer of at most `limit` bytes.
+    fn text(&self, path: &str, limit: u64) -> Result<Vec<u8>> {
         let mut res = self.auth(self.agent.get(self.url(path))).call()?;
         let status = res.status().as_u16();
         if status != 200 {
@@ -692,7 +697,7 @@ impl Client {
         }
         res.body_mut()
             .with_config()
-            .limit(sealdrop_proto::log::checkpoint::MAX_NOTE_LEN as u64)
+            .limit(limit)
             .read_to_vec()
             .map_err(|e| ClientError::BadAnswer(format!("the checkpoint is unreadable: {e}")))
     }
@@ -757,7 +762,10 @@ impl Client {
     /// `Handover::verify` under the old log key and origin you pinned.
     /// `None` when the server has no handover (it answers 404).
     pub fn log_handover(&self) -> Result<Option<Vec<u8>>> {
-        match self.note(r::LOG_HANDOVER) {
+        // One note per restore, up to the chain's limit.
+        let limit = (sealdrop_proto::log::handover::MAX_CHAIN
+            * sealdrop_proto::log::checkpoint::MAX_NOTE_LEN) as u64;
+        match self.text(r::LOG_HANDOVER, limit) {
             Ok(note) => Ok(Some(note)),
             Err(ClientError::Refused { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),

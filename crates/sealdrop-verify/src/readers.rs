@@ -65,22 +65,27 @@ impl ReadingFacts {
     /// Adds a window's leaves. `sealed_for` gives the version each listed
     /// report is sealed for (from its shopper-signed record); an accepted
     /// report the listing does not give is left out, so releasing it is a
-    /// finding (and the listing's gap is one of its own).
-    pub fn absorb(&mut self, window: &[(u64, LogEntry)], sealed_for: &BTreeMap<ReportId, u64>) {
+    /// finding (and the listing's gap is one of its own). A report's first
+    /// acceptance and a grant's first `granted` leaf are the ones that
+    /// count; a grant logged again is named: a replay would otherwise
+    /// authorise its reader anew after a revocation.
+    pub fn absorb(
+        &mut self,
+        window: &[(u64, LogEntry)],
+        sealed_for: &BTreeMap<ReportId, u64>,
+    ) -> Vec<(String, String)> {
+        let mut findings = Vec::new();
         for (index, entry) in window {
             match entry {
                 LogEntry::Accepted {
                     program, report, ..
                 } => {
                     if let Some(v) = sealed_for.get(report) {
-                        self.reports.insert(
-                            *report,
-                            Accepted {
-                                program: *program,
-                                sealed_for: *v,
-                                leaf: *index,
-                            },
-                        );
+                        self.reports.entry(*report).or_insert(Accepted {
+                            program: *program,
+                            sealed_for: *v,
+                            leaf: *index,
+                        });
                     }
                 }
                 LogEntry::Granted {
@@ -88,12 +93,21 @@ impl ReadingFacts {
                     recipient,
                     grant,
                     ..
-                } => self.grants.push(LoggedGrant {
-                    program: *program,
-                    recipient: *recipient,
-                    grant: *grant,
-                    leaf: *index,
-                }),
+                } => match self.grants.iter().find(|g| g.grant == *grant) {
+                    Some(first) => findings.push((
+                        format!("log entry {index}"),
+                        format!(
+                            "records a grant the log already recorded at entry {}: a replayed grant, which counts only once",
+                            first.leaf
+                        ),
+                    )),
+                    None => self.grants.push(LoggedGrant {
+                        program: *program,
+                        recipient: *recipient,
+                        grant: *grant,
+                        leaf: *index,
+                    }),
+                },
                 LogEntry::Revoked {
                     program, person, ..
                 } => self
@@ -107,6 +121,7 @@ impl ReadingFacts {
                 _ => {}
             }
         }
+        findings
     }
 
     /// A `revoked` or `disabled` leaf for `person` in `program` strictly
@@ -330,17 +345,27 @@ mod tests {
     ) -> Vec<(String, String)> {
         let sealed = BTreeMap::from([(w.report, 1)]);
         let mut full = ReadingFacts::default();
-        full.absorb(window, &sealed);
+        let mut whole = full.absorb(window, &sealed);
         let timeline = VersionTimeline::new(BTreeMap::new(), window);
-        let whole = check_releases(window, &full, coverage, &timeline, &w.chains);
+        whole.extend(check_releases(
+            window, &full, coverage, &timeline, &w.chains,
+        ));
+        whole.sort();
 
         let (before, after) = window.split_at(split);
         let mut remembered = ReadingFacts::default();
         remembered.absorb(before, &sealed);
         let start = VersionTimeline::new(BTreeMap::new(), before).end();
-        remembered.absorb(after, &sealed);
+        let mut incremental = remembered.absorb(after, &sealed);
         let timeline = VersionTimeline::new(start, after);
-        let incremental = check_releases(after, &remembered, coverage, &timeline, &w.chains);
+        incremental.extend(check_releases(
+            after,
+            &remembered,
+            coverage,
+            &timeline,
+            &w.chains,
+        ));
+        incremental.sort();
         let whole_after: Vec<_> = whole
             .iter()
             .filter(|(item, _)| after.iter().any(|(i, _)| *item == format!("log entry {i}")))
@@ -444,6 +469,51 @@ mod tests {
             ),
         )]);
         assert_eq!(findings(&w, &window, &elsewhere, 5).len(), 2);
+    }
+
+    /// Vic, granted the report, is removed and added back for new reports
+    /// only; the server logs his old grant again and releases the report.
+    #[test]
+    fn a_replayed_grant_authorises_nothing_anew() {
+        let w = world();
+        let grant: Digest = [7; 32];
+        let covers = GrantCoverage::from([(grant, (w.vic, w.program, BTreeSet::from([w.report])))]);
+        let granted = |at| {
+            (
+                at,
+                LogEntry::Granted {
+                    program: w.program,
+                    recipient: w.vic,
+                    grant,
+                    at: 0,
+                },
+            )
+        };
+        let window = [
+            (0, descriptor(w.program, 1)),
+            (1, accepted(w.program, w.report)),
+            (2, descriptor(w.program, 2)),
+            (3, descriptor(w.program, 3)),
+            granted(4),
+            (
+                5,
+                LogEntry::Revoked {
+                    program: w.program,
+                    person: w.vic,
+                    descriptor_version: 3,
+                    at: 0,
+                },
+            ),
+            granted(6),
+            (7, released(w.report, w.vic)),
+        ];
+        // (Version 3 still lists Vic: the revoke stands for a removal and
+        // a re-admission; what counts is the leaf order.)
+        let found = findings(&w, &window, &covers, 5);
+        let items: Vec<&str> = found.iter().map(|(i, _)| i.as_str()).collect();
+        assert_eq!(items, ["log entry 6", "log entry 7"], "{found:?}");
+        assert!(found[0].1.contains("replayed grant"), "{found:?}");
+        assert!(found[1].1.contains("revoked at entry 5"), "{found:?}");
     }
 
     #[test]

@@ -265,8 +265,14 @@ fn releases_authorised(
         .iter()
         .filter_map(|row| Some((row.report, row.sealed?.0)))
         .collect();
-    facts.absorb(&log.entries, &sealed_for);
-    let found = readers::check_releases(&log.entries, &facts, coverage, authority.0, authority.1);
+    let mut found = facts.absorb(&log.entries, &sealed_for);
+    found.extend(readers::check_releases(
+        &log.entries,
+        &facts,
+        coverage,
+        authority.0,
+        authority.1,
+    ));
     (Some(facts), found)
 }
 
@@ -285,6 +291,22 @@ fn versions_at_start(
             .collect(),
         _ => BTreeMap::new(),
     }
+}
+
+/// `now` extends the checkpoint `seen` (a note under `pins`).
+fn extends_seen(
+    client: &Client,
+    pins: &([u8; 32], String),
+    seen: &str,
+    now: &sealdrop_proto::log::checkpoint::Checkpoint,
+) -> Result<()> {
+    let seen = sealdrop_client::log_check::checkpoint(seen.as_bytes(), &pins.1, &pins.0)?;
+    let path = client.log_consistency(seen.size(), now.size())?;
+    sealdrop_client::log_check::extends(&seen, now, &path).map_err(|why| {
+        anyhow!(
+            "the log does not extend the checkpoint verified when the restore was followed: {why}"
+        )
+    })
 }
 
 /// Threads that verify reports: one per core of the machines we measure on.
@@ -468,6 +490,20 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
         }
     };
     progress.finish();
+    // After a restore, the new log's checkpoint verified when it was
+    // followed binds this first run of the new log.
+    let log = match (log, &state.log_seen) {
+        (Some(view), Some(seen)) if memory.is_none() => {
+            match extends_seen(&client, &pins, seen, &view.checkpoint) {
+                Ok(()) => Some(view),
+                Err(why) => {
+                    failures.push(("log".into(), format!("{why:#}")));
+                    None
+                }
+            }
+        }
+        (log, _) => log,
+    };
     // The witnesses this auditor trusts saw the same history.
     let log = match log {
         Some(view) if !trusted.is_empty() => {
@@ -702,6 +738,8 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
                 memory.reading = reading
                     .as_ref()
                     .map(super::audit_memory::ReadingMemory::from);
+                // The memory's checkpoint binds the next run from now on.
+                state.log_seen = None;
                 state.audit = Some(memory);
                 ctx.home.save(&state)?;
             }

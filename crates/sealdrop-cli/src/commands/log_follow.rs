@@ -112,8 +112,14 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
             Some(chain) => split_chain(&chain).context("the server's handover chain")?,
             None => Vec::new(),
         };
-        let followed = handover::follow(&pinned, &running, seen(state, &pinned).as_ref(), &notes)?;
-        let (now, _) = current(client, &running)?;
+        let seen = seen(state, &pinned);
+        if seen.is_none() {
+            ctx.out.warn(
+                "this laptop kept no checkpoint of the server's old log, so it cannot tell what the restore lost",
+            );
+        }
+        let followed = handover::follow(&pinned, &running, seen.as_ref(), &notes)?;
+        let (now, note) = current(client, &running)?;
         for prefix in &followed.must_extend {
             let path = client.log_consistency(prefix.size(), now.size())?;
             log_check::extends(prefix, &now, &path).with_context(|| {
@@ -134,9 +140,12 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
         ctx.out.warn(&restore.describe());
         state.log_key = Some(B64(running.key.to_vec()));
         state.log_origin = Some(running.origin.clone());
-        // What was verified of the old log cannot be extended under the
-        // new key: auditors and witnesses start over with a full run.
-        state.log_seen = None;
+        // The checkpoint just verified to extend what the restores kept is
+        // the one every later answer must extend (auditors too, until their
+        // next clean run). What auditors and witnesses verified of the old
+        // log cannot be extended under the new key: they start over with a
+        // full run.
+        state.log_seen = Some(note);
         state.audit = None;
         state.witness = None;
         if restore.lost_to.is_some() {
@@ -144,7 +153,10 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
         }
         state.restores.push(restore);
     }
-    if state.role != Some(Role::Auditor) {
+    // Staff always; auditors from a restore until their next clean run
+    // (their audit memory keeps the checkpoint otherwise).
+    let keeps = state.role != Some(Role::Auditor) || state.log_seen.is_some();
+    if keeps {
         let (now, note) = current(client, &running)?;
         if let Some(before) = state
             .log_seen
