@@ -18,6 +18,12 @@ const ORIGIN_FILE: &str = "log-origin";
 const HANDOVER_FILE: &str = "log-handover";
 pub const DEFAULT_ORG: &str = "default";
 
+/// The leaf hashes (32 bytes each, in order) of the log that handover
+/// `hop` (1 = the chain's first) handed over from, kept by `restore`.
+pub fn old_log_file(data: &Path, hop: u32) -> PathBuf {
+    data.join(format!("old-log-{hop}"))
+}
+
 #[derive(Debug, Clone)]
 pub struct DataDir {
     pub path: PathBuf,

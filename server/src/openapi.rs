@@ -53,6 +53,7 @@ use crate::handlers::{audit, auth, enrol, log, meta, people, programs, reports, 
         log::consistency,
         log::leaves,
         log::handover,
+        log::old_log_consistency,
         witness::cosign,
         witness::cosigned,
     )

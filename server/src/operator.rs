@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             crate::handlers::log::set_handover(checked_handover(&data)?)?;
+            crate::handlers::log::set_old_logs(data.path.clone());
             crate::serve::run(&data, args)
         }
         Command::Init => {
@@ -165,6 +166,7 @@ fn checked_handover(data: &DataDir) -> Result<Option<String>> {
 /// What a handover needs of the log being replaced: its key and origin, and
 /// its tree rebuilt from the leaves its database holds.
 struct OldLog {
+    dir: std::path::PathBuf,
     key: SigningSecret,
     origin: String,
     tree: MerkleTree,
@@ -214,6 +216,7 @@ impl OldLog {
             );
         }
         Ok(Self {
+            dir: old.path.clone(),
             key,
             origin,
             tree,
@@ -325,6 +328,27 @@ fn restore_into(data: &DataDir, from: &Path, old: Option<&OldLog>) -> Result<Opt
     )
     .context("the handover note does not verify")?;
     let chain = format!("{}{note}", old.earlier.as_deref().unwrap_or_default());
+    // The old logs' leaf hashes, so that the new server can prove to a
+    // client that what it saw of an old log and what the restore kept are
+    // one history: the old directory's own, then the log it ran.
+    let hops = split_chain(chain.as_bytes())?.len();
+    for hop in 1..hops {
+        let hop = u32::try_from(hop)?;
+        std::fs::copy(
+            datadir::old_log_file(&old.dir, hop),
+            datadir::old_log_file(&data.path, hop),
+        )
+        .context("cannot copy an earlier log's leaf hashes")?;
+    }
+    let mut hashes = Vec::with_capacity(usize::try_from(old.tree.len())? * 32);
+    for i in 0..old.tree.len() {
+        hashes.extend_from_slice(&old.tree.leaf(i).context("the old tree lost a leaf")?);
+    }
+    std::fs::write(
+        datadir::old_log_file(&data.path, u32::try_from(hops)?),
+        hashes,
+    )
+    .context("cannot write the old log's leaf hashes")?;
     data.write_handover(&chain)?;
     Ok(Some(handover))
 }

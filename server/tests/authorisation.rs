@@ -228,6 +228,12 @@ fn every_role_against_every_endpoint() {
         // restored has none: 404 for them, 401 for the rest.
         // `log_handover.rs` checks who may read a served one.
         ("GET", "/v1/log/handover".into(), None, &[]),
+        (
+            "GET",
+            "/v1/log/handover/consistency?hop=1&from=0&to=1".into(),
+            None,
+            &[],
+        ),
         // Only auditors cosign (a body that is no note is then refused
         // as invalid, not as forbidden); the cosigned checkpoints are for
         // anyone signed in (an empty list here).

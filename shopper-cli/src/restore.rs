@@ -126,6 +126,10 @@ pub fn follow(
         seen(&program, &receipts, &pinned).as_ref(),
         &notes,
     )?;
+    for proof in &followed.old_proofs {
+        let path = client.old_log_consistency(proof.hop, proof.from.size(), proof.to.size())?;
+        proof.check(&path)?;
+    }
     let note = client.log_checkpoint()?;
     let now = log_check::checkpoint(&note, &running.origin, &running.key)
         .context("the restored server's checkpoint does not verify under its new log key")?;

@@ -223,3 +223,35 @@ fn forge_handover(server: &Server, old_origin: &str, key_file: &[u8]) -> String 
     .unwrap()
     .sign(&key)
 }
+
+/// A restore whose kept entries are not the history a client saw: the
+/// server's disk holds an altered copy of the old log (as a server would
+/// that rewrote entries before the backup), so it cannot prove that what
+/// the reviewer and the shopper saw beyond the restore and what it kept
+/// are one history. Both refuse the new log.
+#[test]
+fn a_restore_that_cannot_prove_what_was_seen_is_refused() {
+    let mut w = world();
+    let dir = tempfile::tempdir().unwrap();
+    w.sam
+        .json(&["submit", visit(dir.path(), 2).to_str().unwrap()]);
+    let out = w.rita.dir().join("before");
+    w.rita.json(&["fetch", "--out", out.to_str().unwrap()]);
+    w.server.restore_from(&w.backup, true);
+    w.server.stop();
+    let old_log = w.server.data.join("old-log-1");
+    let mut hashes = std::fs::read(&old_log).unwrap();
+    let last = hashes.len() - 1;
+    hashes[last] ^= 1;
+    std::fs::write(&old_log, hashes).unwrap();
+    w.server.restart();
+
+    let refused = w.rita.fails(&["inbox"]);
+    assert!(refused.contains("cannot show that"), "{refused}");
+    let synced = w.sam.run_with(&["sync", "--json"], &w.sam.passphrase);
+    let said = String::from_utf8_lossy(&synced.stderr);
+    assert!(said.contains("cannot show that"), "{said}");
+    // Nothing was re-pinned: the next run refuses again.
+    let again = w.rita.fails(&["inbox"]);
+    assert!(again.contains("cannot show that"), "{again}");
+}

@@ -43,6 +43,17 @@ pub struct ConsistencyQuery {
     pub to: u64,
 }
 
+/// `GET /v1/log/handover/consistency` parameters: a consistency proof from
+/// `from` to `to` leaves in the log that handover `hop` (1 = the first
+/// note of the chain) handed over from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct OldLogConsistencyQuery {
+    pub hop: u32,
+    pub from: u64,
+    pub to: u64,
+}
+
 /// `GET /v1/log/leaves` parameters: leaves `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]

@@ -42,6 +42,7 @@ pub const LOG_LEAVES: &str = "/v1/log/leaves";
 pub const LOG_COSIGNATURES: &str = "/v1/log/cosignatures";
 pub const LOG_CHECKPOINT_COSIGNED: &str = "/v1/log/checkpoint/cosigned";
 pub const LOG_HANDOVER: &str = "/v1/log/handover";
+pub const LOG_HANDOVER_CONSISTENCY: &str = "/v1/log/handover/consistency";
 
 /// Fills `{name}` segments in `route` with `values`, in order.
 pub fn fill(route: &str, values: &[&str]) -> String {

@@ -745,6 +745,17 @@ impl Client {
         digests(&body.path)
     }
 
+    /// A consistency proof from `from` to `to` leaves in the log that
+    /// handover `hop` (1 = the chain's first) handed over from, which the
+    /// restore kept (`sealdrop_verify::handover::OldProof`).
+    pub fn old_log_consistency(&self, hop: u32, from: u64, to: u64) -> Result<Vec<[u8; 32]>> {
+        let body: log::ProofBody = self.get(&format!(
+            "{}?hop={hop}&from={from}&to={to}",
+            r::LOG_HANDOVER_CONSISTENCY
+        ))?;
+        digests(&body.path)
+    }
+
     /// Leaves `[start, end)` as stored (auditors only).
     pub fn log_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
         let body: log::LeavesBody =

@@ -52,6 +52,44 @@ pub enum FollowError {
         "the old log's checkpoint you saw ({seen} entries) is not the one the handover quotes: the old server showed you another history (a fork)"
     )]
     Forked { seen: u64 },
+    #[error(
+        "the server cannot show that {what} (handover {hop}): the restores may have rewritten history; refusing them"
+    )]
+    Unproven { hop: u32, what: &'static str },
+}
+
+/// A consistency proof the server must give in a log a handover left
+/// behind (`GET /v1/log/handover/consistency`): from `from` to `to`, whose
+/// sizes and roots come from what this person saw and from the signed
+/// notes, so the proof itself needs no signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OldProof {
+    /// The handover, by its place in the chain the server serves (1 = the
+    /// first), whose old log the proof is in.
+    pub hop: u32,
+    pub from: Checkpoint,
+    pub to: Checkpoint,
+    what: &'static str,
+}
+
+impl OldProof {
+    /// Checks the server's proof `path`.
+    pub fn check(&self, path: &[[u8; 32]]) -> Result<(), FollowError> {
+        if self.from.size() == 0 {
+            return Ok(());
+        }
+        sealdrop_proto::log::merkle::verify_consistency(
+            self.from.size(),
+            self.to.size(),
+            self.from.root(),
+            self.to.root(),
+            path,
+        )
+        .map_err(|_| FollowError::Unproven {
+            hop: self.hop,
+            what: self.what,
+        })
+    }
 }
 
 /// Entries a person saw that no restore kept.
@@ -80,6 +118,11 @@ pub struct Followed {
     /// roots; origins differ): the kept prefix, and the person's own when
     /// it lies within it.
     pub must_extend: Vec<Checkpoint>,
+    /// Proofs the server must give in the logs left behind: that each log
+    /// of the chain began with what the handover before it kept, and that
+    /// what the person saw beyond the kept prefix is one history with the
+    /// old checkpoint the first handover quotes.
+    pub old_proofs: Vec<OldProof>,
 }
 
 /// Follows `notes` (oldest first, as the server serves them; earlier ones
@@ -140,6 +183,19 @@ pub fn follow(
         .unwrap_or(first);
     let kept = kept_by.restored().clone();
     let mut must_extend = vec![kept.clone()];
+    let position = |j: usize| u32::try_from(start + j + 1).unwrap_or(u32::MAX);
+    // Each later log began with what the handover before it kept: both
+    // that prefix and the later note's quoted checkpoint are of one tree.
+    let mut old_proofs: Vec<OldProof> = hops
+        .windows(2)
+        .enumerate()
+        .map(|(j, pair)| OldProof {
+            hop: position(j + 1),
+            from: pair[0].restored().clone(),
+            to: pair[1].old_checkpoint().clone(),
+            what: "this log began with what the restore before it kept",
+        })
+        .collect();
     let mut lost = None;
     if let Some(seen) = seen {
         let quoted = first.old_checkpoint();
@@ -161,6 +217,16 @@ pub fn follow(
                 from: kept.size(),
                 to: seen.size(),
             });
+            // What the person saw, the quoted checkpoint and (by the
+            // note's own proof) the kept prefix: one history.
+            if seen.size() < quoted.size() {
+                old_proofs.push(OldProof {
+                    hop: position(0),
+                    from: seen.clone(),
+                    to: quoted.clone(),
+                    what: "the history you saw is the one the handover quotes",
+                });
+            }
         } else if seen.size() > 0 {
             must_extend.push(seen.clone());
         }
@@ -171,6 +237,7 @@ pub fn follow(
         kept: kept.size(),
         lost,
         must_extend,
+        old_proofs,
     })
 }
 
@@ -288,6 +355,52 @@ mod tests {
                 })
             )
         );
+    }
+
+    /// The proof the server would serve for `p`, from the old log `log`.
+    fn serve(log: &Log, p: &OldProof) -> Vec<[u8; 32]> {
+        log.tree
+            .consistency_proof(p.from.size(), p.to.size())
+            .unwrap()
+    }
+
+    #[test]
+    fn what_was_seen_beyond_the_kept_prefix_and_each_hop_are_proven() {
+        let a = Log::new(1, "example.org/a", 10);
+        let (b, ab) = a.restore(8, 2, "example.org/b", 5);
+        let (c, bc) = b.restore(12, 3, "example.org/c", 1);
+        let notes = vec![ab.clone(), bc.clone()];
+        // Saw 9 of a: entry 8 lost; 9 → 10 must be proven in a; and b
+        // must have begun with a's first 8 (8 → 13 in b).
+        let followed = follow(&a.pins(), &c.pins(), Some(&a.checkpoint(9)), &notes).unwrap();
+        let hops: Vec<(u32, u64, u64)> = followed
+            .old_proofs
+            .iter()
+            .map(|p| (p.hop, p.from.size(), p.to.size()))
+            .collect();
+        assert_eq!(hops, [(2, 8, 13), (1, 9, 10)]);
+        let logs = [&a, &b];
+        for p in &followed.old_proofs {
+            p.check(&serve(logs[p.hop as usize - 1], p)).unwrap();
+        }
+        // The old server showed this person another 9th entry than the
+        // handover's history: the proof cannot exist.
+        let other = Log::new(5, "example.org/a", 9);
+        let followed = follow(&a.pins(), &c.pins(), Some(&other.checkpoint(9)), &notes).unwrap();
+        let seen = &followed.old_proofs[1];
+        assert!(seen.check(&serve(&a, seen)).is_err());
+
+        // A server holding b's key restores a b that did not begin with
+        // a's kept entries: the link between the hops cannot be proven.
+        let mut forged_b = Log::new(2, "example.org/b", 13);
+        forged_b.key = SigningSecret::from_seed(&[2; 32]);
+        let (c2, forged_bc) = forged_b.restore(12, 3, "example.org/c", 1);
+        let followed = follow(&a.pins(), &c2.pins(), None, &[ab, forged_bc]).unwrap();
+        let link = &followed.old_proofs[0];
+        assert!(matches!(
+            link.check(&serve(&forged_b, link)),
+            Err(FollowError::Unproven { hop: 2, .. })
+        ));
     }
 
     #[test]

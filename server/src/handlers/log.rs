@@ -102,6 +102,61 @@ pub async fn leaves(
     }))
 }
 
+/// The logs this one continues, as kept by each restore (`old-log-N` in
+/// the data directory: the old log's leaf hashes), so that a client who
+/// saw more of an old log than a restore kept can check that what it saw
+/// and what was kept are one history. Loaded on first use.
+static OLD_LOGS: OnceLock<std::path::PathBuf> = OnceLock::new();
+static OLD_TREES: std::sync::Mutex<
+    Vec<(u32, std::sync::Arc<sealdrop_proto::log::merkle::MerkleTree>)>,
+> = std::sync::Mutex::new(Vec::new());
+
+/// Sets the data directory the old logs are read from, once, before serving.
+pub fn set_old_logs(dir: std::path::PathBuf) {
+    let _ = OLD_LOGS.set(dir);
+}
+
+fn old_tree(hop: u32) -> Option<std::sync::Arc<sealdrop_proto::log::merkle::MerkleTree>> {
+    let mut cache = OLD_TREES.lock().ok()?;
+    if let Some((_, tree)) = cache.iter().find(|(h, _)| *h == hop) {
+        return Some(tree.clone());
+    }
+    let bytes = std::fs::read(crate::datadir::old_log_file(OLD_LOGS.get()?, hop)).ok()?;
+    let mut tree = sealdrop_proto::log::merkle::MerkleTree::new();
+    for hash in bytes.chunks_exact(32) {
+        tree.push(hash.try_into().ok()?);
+    }
+    let tree = std::sync::Arc::new(tree);
+    cache.push((hop, tree.clone()));
+    Some(tree)
+}
+
+#[utoipa::path(get, path = "/v1/log/handover/consistency", tag = "log", params(sealdrop_api::log::OldLogConsistencyQuery),
+    responses((status = 200, body = ProofBody), (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn old_log_consistency(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<sealdrop_api::log::OldLogConsistencyQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let path = blocking(&state, move |_| {
+        let tree = old_tree(q.hop).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "This server keeps no such earlier log (restore kept none, or the hop is beyond its handovers).",
+            )
+        })?;
+        if q.from > q.to || q.to > tree.len() {
+            return Err(beyond());
+        }
+        tree.consistency_proof(q.from, q.to).map_err(|_| beyond())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProofBody {
+        path: path.iter().map(|h| B64(h.to_vec())).collect(),
+    }))
+}
+
 /// The handover note of this data directory, read and checked once at
 /// start (`operator.rs`): `None` when the server was never restored with
 /// `--handover-from`.

@@ -114,6 +114,9 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::LOG_HANDOVER, || {
         web::get().to(log::handover)
     }),
+    (Method::GET, r::LOG_HANDOVER_CONSISTENCY, || {
+        web::get().to(log::old_log_consistency)
+    }),
     (Method::POST, r::LOG_COSIGNATURES, || {
         web::post().to(witness::cosign)
     }),

@@ -119,6 +119,10 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
             );
         }
         let followed = handover::follow(&pinned, &running, seen.as_ref(), &notes)?;
+        for proof in &followed.old_proofs {
+            let path = client.old_log_consistency(proof.hop, proof.from.size(), proof.to.size())?;
+            proof.check(&path)?;
+        }
         let (now, note) = current(client, &running)?;
         for prefix in &followed.must_extend {
             let path = client.log_consistency(prefix.size(), now.size())?;
