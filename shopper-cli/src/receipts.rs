@@ -162,7 +162,8 @@ fn online(
     // The witnesses the shopper trusts saw this history.
     trusted
         .vouch(&client, &key, &program.log_origin, &current.checkpoint)
-        .map_err(|e| OnlineError::Refused(e.to_string()))?;
+        .map_err(|e| OnlineError::Refused(e.to_string()))
+        .map(|_| ())?;
     // The newest checkpoint this home saw before must be a prefix.
     if let Some(seen) = &program.log_checkpoint {
         let seen =

@@ -126,7 +126,9 @@ fn witnesses_catch_a_server_showing_another_history() {
     let (code, f) = verify_with(&newcomer, &trust);
     assert_eq!(code, Some(0), "{f:?}");
     assert!(f.is_empty(), "{f:?}");
-    // A reviewer who requires the witness decrypts while it vouches.
+    // A reviewer who requires the witness decrypts what it vouches for:
+    // releases logged after its cosignature wait (exit 0, nothing
+    // written) until its next run covers them.
     let fetch_with = |out: &str| {
         let dir = ada.home.path().join(out);
         ada.run(&[
@@ -140,6 +142,21 @@ fn witnesses_catch_a_server_showing_another_history() {
             "--json",
         ])
     };
+    let early = fetch_with("before");
+    assert!(early.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&early.stdout).unwrap();
+    assert_eq!(v["fetched"].as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(v["waiting"].as_array().map(Vec::len), Some(5), "{v}");
+    let covered = v["waiting"][0]["covered"].as_u64().unwrap();
+    assert!(
+        v["waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["release_leaf"].as_u64().unwrap() >= covered),
+        "{v}"
+    );
+    witness.json(&["audit", "witness"]);
     let fetched = fetch_with("before");
     assert!(
         fetched.status.success(),
@@ -148,6 +165,7 @@ fn witnesses_catch_a_server_showing_another_history() {
     );
     let v: serde_json::Value = serde_json::from_slice(&fetched.stdout).unwrap();
     assert_eq!(v["fetched"].as_array().map(Vec::len), Some(5), "{v}");
+    assert_eq!(v["waiting"].as_array().map(Vec::len), Some(0), "{v}");
     let (ok, v) = receipts(&trust);
     assert!(ok, "{v}");
     // Trusting a witness that never cosigned is refused.

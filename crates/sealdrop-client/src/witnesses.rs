@@ -59,17 +59,19 @@ impl Trusted {
     /// newest) that `current` extends: the server shows this client the
     /// history they saw, up to what they cosigned. Entries after the
     /// newest cosigned checkpoint are vouched for by the witnesses' next
-    /// run, not by this one.
+    /// run, not by this one. Returns the size up to which `need` of them
+    /// vouch (all of `current` when none is required).
     pub fn vouch(
         &self,
         client: &Client,
         log_key: &[u8; 32],
         origin: &str,
         current: &Checkpoint,
-    ) -> Result<(), WitnessError> {
+    ) -> Result<u64, WitnessError> {
         if self.is_empty() {
-            return Ok(());
+            return Ok(current.size());
         }
+        let mut sizes: Vec<u64> = Vec::new();
         let notes = client.log_checkpoints_cosigned().map_err(|e| {
             WitnessError::NotVouched(format!("the server offers no cosigned checkpoints: {e}"))
         })?;
@@ -106,10 +108,16 @@ impl Trusted {
                     continue;
                 }
                 vouching.push(w);
+                sizes.push(witnessed.size());
             }
         }
         if vouching.len() >= self.need {
-            return Ok(());
+            // `need` of them each cosigned at least this much.
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            return Ok(sizes
+                .get(self.need.saturating_sub(1))
+                .copied()
+                .unwrap_or_default());
         }
         let mut why = format!(
             "the witnesses you trust do not vouch for this log: {} of the {} you require cosigned a checkpoint it extends; the server may be showing you a history they never saw",

@@ -122,6 +122,7 @@ pub struct VerifiedRelease {
     granted_by: Option<[u8; 32]>,
     acknowledgement: Acknowledgement,
     checkpoint: Checkpoint,
+    release_leaf: u64,
     inviting_manager: PersonId,
 }
 
@@ -148,6 +149,11 @@ impl VerifiedRelease {
     /// The checkpoint in which the release is proven.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
+    }
+
+    /// The index of the release's `released` leaf.
+    pub fn release_leaf(&self) -> u64 {
+        self.release_leaf
     }
 
     pub fn inviting_manager(&self) -> &PersonId {
@@ -241,6 +247,7 @@ pub fn verify_release(
         granted_by,
         acknowledgement,
         checkpoint,
+        release_leaf: release.log.leaf_index,
         inviting_manager: shopper.inviting_manager,
     })
 }

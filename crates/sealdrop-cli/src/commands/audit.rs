@@ -508,7 +508,7 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
     let log = match log {
         Some(view) if !trusted.is_empty() => {
             match trusted.vouch(&client, &pins.0, &pins.1, &view.checkpoint) {
-                Ok(()) => Some(view),
+                Ok(_) => Some(view),
                 Err(why) => {
                     failures.push(("log".into(), why.to_string()));
                     None

@@ -104,28 +104,109 @@ pub fn shopper_chain(
     result.map_err(ReleaseError::Chain)
 }
 
+/// What the witnesses this reader trusts vouch for, asked once per run: a
+/// checkpoint they cover up to `covered` entries. A release is decrypted
+/// only when its leaf lies below that size and the checkpoint it is proven
+/// in is one history with the vouched one (one consistency proof per
+/// distinct checkpoint the server signs, not one per report).
+struct WitnessGate {
+    vouched: sealdrop_proto::log::checkpoint::Checkpoint,
+    /// Or why the witnesses vouch for nothing: every report fails so.
+    covered: std::result::Result<u64, String>,
+    linked: std::sync::Mutex<Vec<sealdrop_proto::log::checkpoint::Checkpoint>>,
+}
+
+/// What became of one report.
+enum Fetched {
+    Written(PathBuf),
+    /// Its release is not yet below what the witnesses cosigned.
+    Waiting {
+        leaf: u64,
+        covered: u64,
+    },
+}
+
+impl WitnessGate {
+    fn open(
+        client: &Client,
+        log: &([u8; 32], String),
+        trusted: &super::witness::Trusted,
+    ) -> Result<Option<Self>> {
+        if trusted.is_empty() {
+            return Ok(None);
+        }
+        let note = client.log_checkpoint()?;
+        let vouched = sealdrop_client::log_check::checkpoint(&note, &log.1, &log.0)?;
+        let covered = trusted
+            .vouch(client, &log.0, &log.1, &vouched)
+            .map_err(|why| why.to_string());
+        Ok(Some(Self {
+            vouched,
+            covered,
+            linked: std::sync::Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Whether the release at `leaf`, proven in `proven_in`, is covered:
+    /// `None` if it is, else the size the witnesses cover.
+    fn admits(
+        &self,
+        client: &Client,
+        proven_in: &sealdrop_proto::log::checkpoint::Checkpoint,
+        leaf: u64,
+    ) -> Result<Option<u64>> {
+        let covered = *self
+            .covered
+            .as_ref()
+            .map_err(|why| anyhow!("not decrypted: {why}"))?;
+        if leaf >= covered {
+            return Ok(Some(covered));
+        }
+        let known = |c: &sealdrop_proto::log::checkpoint::Checkpoint| {
+            c.size() == proven_in.size() && c.root() == proven_in.root()
+        };
+        if known(&self.vouched) || self.linked.lock().is_ok_and(|l| l.iter().any(known)) {
+            return Ok(None);
+        }
+        let (old, new) = if proven_in.size() < self.vouched.size() {
+            (proven_in, &self.vouched)
+        } else {
+            (&self.vouched, proven_in)
+        };
+        let path = client.log_consistency(old.size(), new.size())?;
+        sealdrop_client::log_check::extends(old, new, &path).map_err(|why| {
+            anyhow!("not decrypted: the release is proven in a history the witnesses did not vouch for: {why}")
+        })?;
+        if let Ok(mut l) = self.linked.lock() {
+            l.push(proven_in.clone());
+        }
+        Ok(None)
+    }
+}
+
 /// Who is fetching, over which connection, trusting which log key and
 /// witnesses.
 struct Reader<'a> {
     client: &'a Client,
     me: &'a SecretIdentity,
     log: &'a ([u8; 32], String),
-    trusted: &'a super::witness::Trusted,
+    witnesses: Option<&'a WitnessGate>,
 }
 
-/// Verifies one report and writes its folder; returns the folder.
+/// Verifies one report and writes its folder; returns the folder, or that
+/// the report waits for the witnesses.
 fn fetch_one(
     reader: &Reader<'_>,
     entry: &InboxEntry,
     authority: &ProgramAuthority,
     shoppers: &Shoppers,
     out: &Path,
-) -> Result<PathBuf> {
+) -> Result<Fetched> {
     let Reader {
         client,
         me,
         log,
-        trusted,
+        witnesses,
     } = *reader;
     let report: ReportId = entry.report.parse().context("a malformed report ID")?;
     let release = client.release(&report)?;
@@ -145,9 +226,15 @@ fn fetch_one(
         ),
         other => anyhow!(other),
     })?;
-    trusted
-        .vouch(client, log_key, log_origin, verified.checkpoint())
-        .map_err(|why| anyhow!("not decrypted: {why}"))?;
+    if let Some(gate) = witnesses
+        && let Some(covered) =
+            gate.admits(client, verified.checkpoint(), verified.release_leaf())?
+    {
+        return Ok(Fetched::Waiting {
+            leaf: verified.release_leaf(),
+            covered,
+        });
+    }
     let (record, envelope, ack_body) = (
         verified.record(),
         verified.envelope(),
@@ -224,7 +311,7 @@ fn fetch_one(
     }
     let folder = out.join(report.to_string());
     fs::rename(&tmp, &folder).context("cannot move the report into place")?;
-    Ok(folder)
+    Ok(Fetched::Written(folder))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -266,11 +353,12 @@ pub fn fetch(
     // Four at a time: most of the time is waiting on the network.
     let progress = crate::output::Progress::new(&ctx.out, "fetching", todo.len());
     let shoppers = Shoppers::default();
+    let gate = WitnessGate::open(&client, &log, trusted)?;
     let reader = Reader {
         client: &client,
         me: &me,
         log: &log,
-        trusted,
+        witnesses: gate.as_ref(),
     };
     let results = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -298,9 +386,11 @@ pub fn fetch(
         .into_inner()
         .map_err(|_| anyhow!("a fetching thread failed"))?;
     results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut waiting = Vec::new();
     for (report, result) in results {
         match result {
-            Ok(folder) => written.push(folder),
+            Ok(Fetched::Written(folder)) => written.push(folder),
+            Ok(Fetched::Waiting { leaf, covered }) => waiting.push((report, leaf, covered)),
             Err(e) => failed.push((report, format!("{e:#}"))),
         }
     }
@@ -314,6 +404,11 @@ pub fn fetch(
                 out.display(),
                 skipped
             );
+            for (report, leaf, covered) in &waiting {
+                t.push_str(&format!(
+                    "\nWAITING {report}: its release (log entry {leaf}) is beyond what the witnesses you trust have cosigned ({covered} entries); run fetch again after their next run"
+                ));
+            }
             for (report, why) in &failed {
                 t.push_str(&format!("\nNOT WRITTEN {report}: {why}"));
             }
@@ -322,6 +417,7 @@ pub fn fetch(
         || {
             json!({"fetched": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
                    "skipped": skipped,
+                   "waiting": waiting.iter().map(|(r, leaf, covered)| json!({"report": r, "release_leaf": leaf, "covered": covered})).collect::<Vec<_>>(),
                    "failed": failed.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>()})
         },
     );
