@@ -160,13 +160,16 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
     // Staff always; auditors from a restore until their next clean run
     // (their audit memory keeps the checkpoint otherwise).
     let keeps = state.role != Some(Role::Auditor) || state.log_seen.is_some();
+    let before_run = state.log_seen.clone();
     if keeps {
         let (now, note) = current(client, &running)?;
-        if let Some(before) = state
+        let kept = state
             .log_seen
             .as_ref()
-            .and_then(|n| log_check::checkpoint(n.as_bytes(), &running.origin, &running.key).ok())
-        {
+            .map(|n| log_check::checkpoint(n.as_bytes(), &running.origin, &running.key))
+            .transpose()
+            .context("the checkpoint kept in your home does not verify under the pinned log key")?;
+        if let Some(before) = kept {
             let path = client.log_consistency(before.size(), now.size())?;
             log_check::extends(&before, &now, &path).map_err(|why| {
                 anyhow!("the server's log does not extend the history it showed you before: {why}. It has shown you, or someone else, another history; tell your auditor")
@@ -174,7 +177,11 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
         }
         state.log_seen = Some(note);
     }
-    ctx.home.save(state)?;
+    // Saved only when something changed: an auditor's home carries a
+    // large audit memory.
+    if state.log_seen != before_run || running != pinned {
+        ctx.home.save(state)?;
+    }
     if let Some(lost) = lost {
         bail!("{lost}");
     }
