@@ -5,12 +5,11 @@
 //! or beyond the size every restore kept) back in the outbox from its sent
 //! copy, so that it is sent again.
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result};
 use sealdrop_api::B64;
-use sealdrop_client::{Client, log_check};
+use sealdrop_client::{Client, log_check, restore};
 use sealdrop_proto::log::checkpoint::Checkpoint;
-use sealdrop_proto::log::handover::split_chain;
-use sealdrop_verify::handover::{self, LogPins};
+use sealdrop_verify::handover::LogPins;
 
 use crate::home::{EarlierLog, Home, Program, Unlocked};
 use crate::outbox;
@@ -102,46 +101,17 @@ pub fn follow(
         key: program.log_key()?,
         origin: program.log_origin.clone(),
     };
-    let info = client.server_info()?;
-    let running = LogPins {
-        key: info
-            .log_key
-            .0
-            .as_slice()
-            .try_into()
-            .map_err(|_| anyhow!("the server's log key is malformed"))?,
-        origin: info.log_origin,
-    };
+    let running = restore::running(client)?;
     if running == pinned {
         return Ok(None);
     }
-    let notes = match client.log_handover()? {
-        Some(chain) => split_chain(&chain).context("the server's handover chain")?,
-        None => Vec::new(),
-    };
     let receipts = receipts_of(home, un, program_id)?;
-    let followed = handover::follow(
+    let restore::Arrived { followed, note, .. } = restore::follow(
+        client,
         &pinned,
         &running,
         seen(&program, &receipts, &pinned).as_ref(),
-        &notes,
     )?;
-    for proof in &followed.old_proofs {
-        let path = client.old_log_consistency(proof.hop, proof.from.size(), proof.to.size())?;
-        proof.check(&path)?;
-    }
-    let note = client.log_checkpoint()?;
-    let now = log_check::checkpoint(&note, &running.origin, &running.key)
-        .context("the restored server's checkpoint does not verify under its new log key")?;
-    for prefix in &followed.must_extend {
-        let path = client.log_consistency(prefix.size(), now.size())?;
-        log_check::extends(prefix, &now, &path).with_context(|| {
-            format!(
-                "the restored log does not continue the old one's first {} entries: refusing it",
-                prefix.size()
-            )
-        })?;
-    }
     // Reports whose acceptance the restore did not keep go back in the
     // outbox; a receipt below the kept size is proven in the new log at
     // the same index (receipts --verify checks it).
@@ -179,7 +149,7 @@ pub fn follow(
         }
         p.log_key = B64(running.key.to_vec());
         p.log_origin = running.origin.clone();
-        p.log_checkpoint = Some(String::from_utf8_lossy(&note).into_owned());
+        p.log_checkpoint = Some(note);
     }
     home.save(un)?;
     Ok(Some(Followed {

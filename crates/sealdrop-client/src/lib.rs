@@ -6,6 +6,7 @@
 
 /// Pure checks of the server's log proofs; they live with the other verifiers.
 pub use sealdrop_verify::log_check;
+pub mod restore;
 pub mod tls_pin;
 pub mod witnesses;
 

@@ -10,10 +10,9 @@
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::{B64, Role};
-use sealdrop_client::{Client, log_check};
+use sealdrop_client::{Client, log_check, restore};
 use sealdrop_proto::log::checkpoint::Checkpoint;
-use sealdrop_proto::log::handover::split_chain;
-use sealdrop_verify::handover::{self, LogPins};
+use sealdrop_verify::handover::LogPins;
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -96,43 +95,17 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
     let Some(pinned) = pins_of(state)? else {
         return Ok(());
     };
-    let info = client.server_info()?;
-    let running = LogPins {
-        key: info
-            .log_key
-            .0
-            .as_slice()
-            .try_into()
-            .map_err(|_| anyhow!("the server's log key is malformed"))?,
-        origin: info.log_origin,
-    };
+    let running = restore::running(client)?;
     let mut lost = None;
     if running != pinned {
-        let notes = match client.log_handover()? {
-            Some(chain) => split_chain(&chain).context("the server's handover chain")?,
-            None => Vec::new(),
-        };
         let seen = seen(state, &pinned);
         if seen.is_none() {
             ctx.out.warn(
                 "this laptop kept no checkpoint of the server's old log, so it cannot tell what the restore lost",
             );
         }
-        let followed = handover::follow(&pinned, &running, seen.as_ref(), &notes)?;
-        for proof in &followed.old_proofs {
-            let path = client.old_log_consistency(proof.hop, proof.from.size(), proof.to.size())?;
-            proof.check(&path)?;
-        }
-        let (now, note) = current(client, &running)?;
-        for prefix in &followed.must_extend {
-            let path = client.log_consistency(prefix.size(), now.size())?;
-            log_check::extends(prefix, &now, &path).with_context(|| {
-                format!(
-                    "the restored log does not continue the old one's first {} entries: refusing it",
-                    prefix.size()
-                )
-            })?;
-        }
+        let restore::Arrived { followed, note, .. } =
+            restore::follow(client, &pinned, &running, seen.as_ref())?;
         let restore = FollowedRestore {
             from: pinned.origin.clone(),
             to: running.origin.clone(),
