@@ -333,11 +333,7 @@ fn grant_never_rewraps_another_programs_report() {
     let secret_program = create_program(&ada);
     let (shopper, key) = new_shopper(&server, &ada, &secret_program);
     let secret = submit(&shopper, &key, &secret_program, b"{\"clean\":\"no\"}", &[]);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
 
     // The listing of `program` carries the other program's report.
     let (program_q, secret_q) = (program.clone(), secret.clone());
@@ -568,12 +564,6 @@ fn audited_with_one_shopper() -> (Server, Staff, String, Staff) {
     (server, ada, program, auditor)
 }
 
-/// An auditor enrolled by the operator who confirmed `program`.
-fn new_auditor(server: &Server, manager: &Staff, program: &str) -> Staff {
-    let (auditor, _, _) = enrolled(server, "Auditor", &operator_token(server, "auditor"));
-    auditor_confirms(&auditor, manager, program);
-    auditor
-}
 
 /// `audit verify --json`: its failures and summary.
 fn audit(auditor: &Staff) -> (Vec<(String, String)>, serde_json::Value) {
@@ -592,11 +582,7 @@ fn revoke_everywhere_reaches_a_program_the_server_hides() {
     let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
     let shown = create_program(&ada);
     let hidden = create_program(&ada);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &shown, &rita_id, &rita_fp);
     grant(&ada, &hidden, &rita_id, &rita_fp);
 
@@ -695,11 +681,7 @@ fn put_back_version(server: &mut Server, program: &str, version: i64, descriptor
 fn a_report_accepted_without_the_409_is_named_by_auditors() {
     let mut server = Server::start();
     let (ada, program) = manager_with_program(&server);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &program, &rita_id, &rita_fp);
     let (_, key) = new_shopper(&server, &ada, &program);
     let auditor = new_auditor(&server, &ada, &program);
@@ -735,11 +717,7 @@ fn a_revoke_acknowledged_but_never_logged_is_not_called_done() {
     let (server, liar) = server_behind_liar();
     let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
     let program = create_program(&ada);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &program, &rita_id, &rita_fp);
 
     let answered = program.clone();
@@ -818,11 +796,7 @@ fn a_shopper_replaced_behind_an_earlier_audit_is_named() {
 fn a_release_to_a_revoked_reader_is_named_by_auditors() {
     let mut server = Server::start();
     let (ada, program) = manager_with_program(&server);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     let granted = grant(&ada, &program, &rita_id, &rita_fp);
     confirm(&rita, &program, &granted);
     let (shopper, key) = new_shopper(&server, &ada, &program);
@@ -906,11 +880,7 @@ fn an_invite_and_a_grant_by_a_removed_manager_are_named_by_auditors() {
         .to_owned();
     let (shopper, key) = new_shopper(&server, &ada, &program);
     submit(&shopper, &key, &program, b"{\"clean\":\"yes\"}", &[]);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_vic, vic_id, vic_fp) = enrolled(&server, "Vic", &token);
+    let (_vic, vic_id, vic_fp) = staff_of(&server, &ada, "Vic");
     grant(&bob, &program, &vic_id, &vic_fp);
     let auditor = new_auditor(&server, &ada, &program);
     let (clean, _) = audit(&auditor);
@@ -989,11 +959,7 @@ fn a_grant_acknowledged_but_never_logged_is_not_called_done() {
     let program = create_program(&ada);
     let (shopper, key) = new_shopper(&server, &ada, &program);
     submit(&shopper, &key, &program, b"{\"clean\":\"yes\"}", &[]);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
 
     liar.intercept(
         "POST",

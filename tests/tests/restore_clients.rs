@@ -11,12 +11,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// An auditor, enrolled by the operator, who confirmed `program`.
-fn new_auditor(server: &Server, manager: &Staff, program: &str) -> Staff {
-    let (auditor, _, _) = enrolled(server, "Auditor", &operator_token(server, "auditor"));
-    auditor_confirms(&auditor, manager, program);
-    auditor
-}
 
 /// `audit verify --json`: its exit code and failures.
 fn audit(auditor: &Staff) -> (Option<i32>, Vec<(String, String)>) {
@@ -52,11 +46,7 @@ struct World {
 fn world() -> World {
     let server = Server::start();
     let (ada, program) = manager_with_program(&server);
-    let token = ada.json(&["invite", "staff"])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (rita, rita_id, rita_fp) = enrolled(&server, "Rita", &token);
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     let granted = grant(&ada, &program, &rita_id, &rita_fp);
     confirm(&rita, &program, &granted);
     let sam = enrolled_shopper(&ada, &program);

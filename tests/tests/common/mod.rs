@@ -378,6 +378,24 @@ pub fn rebuild_log_without(server: &Server, report: &str) {
     std::fs::remove_file(server.data.join("log-head")).unwrap();
 }
 
+/// An auditor enrolled by the operator who confirmed `program` from the
+/// fingerprint `manager` read them.
+pub fn new_auditor(server: &Server, manager: &Staff, program: &str) -> Staff {
+    let (auditor, _, _) = enrolled(server, "Auditor", &operator_token(server, "auditor"));
+    auditor_confirms(&auditor, manager, program);
+    auditor
+}
+
+/// A reviewer (staff) enrolled with a token `manager` issued: their CLI,
+/// ID and fingerprint.
+pub fn staff_of(server: &Server, manager: &Staff, name: &str) -> (Staff, String, String) {
+    let token = manager.json(&["invite", "staff"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    enrolled(server, name, &token)
+}
+
 /// A shopper enrolled through an invite `manager` signs for `program`,
 /// signed in: their client and pseudonym key.
 pub fn new_shopper(server: &Server, manager: &Staff, program: &str) -> (Client, SecretIdentity) {
