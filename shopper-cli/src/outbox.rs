@@ -32,6 +32,11 @@ pub struct Queued {
     pub last_error: Option<String>,
     #[serde(default)]
     pub attempts: u32,
+    /// Readers an upload of this report was sealed to who were removed
+    /// from the program before it was accepted (a `409 stale-list` whose
+    /// new version dropped them): the server held that upload.
+    #[serde(default)]
+    pub offered_to_removed: Vec<String>,
 }
 
 impl Queued {

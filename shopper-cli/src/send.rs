@@ -39,6 +39,10 @@ pub struct Receipt {
     /// server proved it when it acknowledged.
     #[serde(default)]
     pub log: Option<LogProof>,
+    /// Readers an earlier upload was sealed to who had been removed from
+    /// the program (see `Queued::offered_to_removed`).
+    #[serde(default)]
+    pub offered_to_removed: Vec<String>,
 }
 
 impl Receipt {
@@ -196,6 +200,17 @@ fn try_send(
             Err(e) if e.code() == Some(ErrorCode::StaleList) && rewraps < MAX_REWRAPS => {
                 rewraps += 1;
                 let newer = refresh_descriptor(client, &program)?;
+                // The upload the server refused was sealed to these
+                // readers; any the new version dropped were offered a
+                // report after their removal (the server held it).
+                for e in &sealed.envelopes {
+                    let id = e.recipient.to_string();
+                    if !newer.unverified_body().is_recipient(&e.recipient)
+                        && !entry.offered_to_removed.contains(&id)
+                    {
+                        entry.offered_to_removed.push(id);
+                    }
+                }
                 let key: [u8; 32] = entry
                     .content_key
                     .expose()
@@ -249,6 +264,7 @@ fn try_send(
         received_at: body.received_at,
         descriptor_version: sealed.header.descriptor_version,
         log: Some(proof),
+        offered_to_removed: entry.offered_to_removed.clone(),
     };
     let bytes = serde_json::to_vec(&receipt)?;
     Home::private_dir(&home.receipts())?;

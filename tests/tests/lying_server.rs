@@ -564,7 +564,6 @@ fn audited_with_one_shopper() -> (Server, Staff, String, Staff) {
     (server, ada, program, auditor)
 }
 
-
 /// `audit verify --json`: its failures and summary.
 fn audit(auditor: &Staff) -> (Vec<(String, String)>, serde_json::Value) {
     let out = auditor.run(&["audit", "verify", "--json"]);

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-
 /// `audit verify --json`: its exit code and failures.
 fn audit(auditor: &Staff) -> (Option<i32>, Vec<(String, String)>) {
     let out = auditor.run(&["audit", "verify", "--json"]);

@@ -238,6 +238,8 @@ fn grants_and_revocations_between_sealing_and_sending_are_rewrapped() {
     confirm(&rita, &program, &granted);
     let synced = sam.json(&["sync"]);
     assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    // Nobody was removed: nothing to report.
+    assert_eq!(synced["offered_to_removed"], json!([]), "{synced}");
     assert_eq!(
         rita.json(&["inbox"]).as_array().unwrap().len(),
         1,
@@ -264,6 +266,26 @@ fn grants_and_revocations_between_sealing_and_sending_are_rewrapped() {
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
     let synced = sam.json(&["sync"]);
     assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    // The upload the server refused with 409 was sealed to Rita, removed
+    // by then: the shopper is told, and the receipt keeps it.
+    let sent = synced["sent"][0].as_str().unwrap();
+    assert_eq!(
+        synced["offered_to_removed"],
+        json!([{"report": sent, "readers": [rita_id.clone()]}]),
+        "{synced}"
+    );
+    let receipts = sam.json(&["receipts"]);
+    let kept: Vec<&serde_json::Value> = receipts["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["report"] == sent)
+        .collect();
+    assert_eq!(
+        kept[0]["offered_to_removed"],
+        json!([rita_id]),
+        "{receipts}"
+    );
     assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
     assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 2);
     let programs = sam.json(&["programs"]);

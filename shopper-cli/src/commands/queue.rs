@@ -193,6 +193,12 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
                 (n, 0) => format!("Sent {n} report(s); each acknowledgement verified and kept."),
                 (n, f) => format!("Sent {n} report(s); {f} still queued."),
             };
+            for r in &sent {
+                t.push_str(&super::submit::removed_note(&r.offered_to_removed).replace(
+                    "this report",
+                    &format!("report {}", r.report),
+                ));
+            }
             for (r, why) in &failed {
                 t.push_str(&format!("\nNOT SENT {r}: {why}"));
             }
@@ -201,6 +207,8 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
         || {
             json!({"sent": sent.iter().map(|r| &r.report).collect::<Vec<_>>(),
                    "queued": failed.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>(),
+                   "offered_to_removed": sent.iter().filter(|r| !r.offered_to_removed.is_empty())
+                        .map(|r| json!({"report": r.report, "readers": r.offered_to_removed})).collect::<Vec<_>>(),
                    "restored": restored.iter().map(|r| json!({"program": r.program, "from": r.from, "to": r.to, "lost": r.requeued})).collect::<Vec<_>>()})
         },
     );
@@ -264,7 +272,14 @@ pub fn receipts(
                 "No receipts yet.".to_owned()
             } else {
                 all.iter()
-                    .map(|r| format!("{}  program {}  acknowledged {}", r.report, r.program, date(r.received_at)))
+                    .map(|r| {
+                        let removed = if r.offered_to_removed.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  offered to a since-removed reader ({})", r.offered_to_removed.join(", "))
+                        };
+                        format!("{}  program {}  acknowledged {}{removed}", r.report, r.program, date(r.received_at))
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             };
@@ -289,7 +304,8 @@ pub fn receipts(
         },
         || {
             json!({"receipts": all.iter().map(|r| json!({"report": r.report, "program": r.program,
-                        "received_at": r.received_at, "descriptor_version": r.descriptor_version})).collect::<Vec<_>>(),
+                        "received_at": r.received_at, "descriptor_version": r.descriptor_version,
+                        "offered_to_removed": r.offered_to_removed})).collect::<Vec<_>>(),
                    "failures": bad.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>(),
                    "online": found.online.iter().map(|(p, n)| json!({"program": p, "log_size": n})).collect::<Vec<_>>(),
                    "offline": found.offline.iter().map(|(p, w)| json!({"program": p, "reason": w})).collect::<Vec<_>>()})

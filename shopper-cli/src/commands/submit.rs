@@ -343,6 +343,7 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
         queued_at: now(),
         last_error: None,
         attempts: 0,
+        offered_to_removed: Vec::new(),
     };
     outbox::enqueue(&ctx.home, &un.vault, &staged, &entry)?;
     if from_draft {
@@ -386,9 +387,9 @@ pub fn submit(ctx: &Ctx, args: &SubmitArgs) -> Result<()> {
                 } else {
                     format!("\nAlso sent {} report(s) that were waiting in your outbox.", also_sent.len())
                 };
-                format!("Sent {report}; the server acknowledged it at {}.{also}{}", date(receipt.received_at), masked_note(masked))
+                format!("Sent {report}; the server acknowledged it at {}.{also}{}{}", date(receipt.received_at), masked_note(masked), removed_note(&receipt.offered_to_removed))
             },
-            || json!({"report": report, "status": "sent", "received_at": receipt.received_at, "masked": masked, "also_sent": also_sent}),
+            || json!({"report": report, "status": "sent", "received_at": receipt.received_at, "masked": masked, "also_sent": also_sent, "offered_to_removed": receipt.offered_to_removed}),
         ),
         Err(e) => ctx.show(
             || format!(
@@ -447,4 +448,17 @@ pub fn refresh(
 /// Unix seconds as a UTC date and time.
 pub fn date(secs: u64) -> String {
     sealdrop_api::time::utc(secs)
+}
+
+/// What a shopper is told when an upload of their report was sealed to
+/// readers the program had removed by then.
+pub fn removed_note(removed: &[String]) -> String {
+    if removed.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nNote: before it was accepted, this report was offered to {} since-removed reader(s) ({}): the server refused that upload as out of date and it was sealed again without them, but the server held it. If you doubt the server, tell your manager.",
+        removed.len(),
+        removed.join(", ")
+    )
 }
