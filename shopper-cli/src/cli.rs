@@ -84,6 +84,10 @@ pub enum Command {
         /// (default: all given).
         #[arg(long)]
         require_witnesses: Option<usize>,
+        /// How old a witness's newest cosignature may be before it counts
+        /// as gone quiet (90s, 30m, 24h, 7d).
+        #[arg(long, value_name = "AGE", default_value = "24h")]
+        witness_max_age: String,
     },
     /// An encrypted copy of your keystore, outbox and receipts, for a
     /// second device or a lost laptop.

@@ -126,6 +126,26 @@ fn witnesses_catch_a_server_showing_another_history() {
     let (code, f) = verify_with(&newcomer, &trust);
     assert_eq!(code, Some(0), "{f:?}");
     assert!(f.is_empty(), "{f:?}");
+    // A witness whose newest cosignature is older than the client allows
+    // has gone quiet, and is named.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let quiet = newcomer.run(&[
+        "audit",
+        "verify",
+        "--witness",
+        &trust,
+        "--witness-max-age",
+        "1s",
+        "--json",
+    ]);
+    assert_eq!(quiet.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&quiet.stdout).unwrap();
+    let f = failure_pairs(&v["failures"], "item");
+    assert!(
+        f.iter().any(|(_, why)| why.contains("went quiet")
+            && why.contains(cosigned["witness"].as_str().unwrap())),
+        "{f:?}"
+    );
     // A reviewer who requires the witness decrypts what it vouches for:
     // releases logged after its cosignature wait (exit 0, nothing
     // written) until its next run covers them.
@@ -257,4 +277,34 @@ fn witnesses_catch_a_server_showing_another_history() {
             .all(|f| f["reason"].as_str().unwrap().contains("not decrypted")),
         "{v}"
     );
+}
+
+/// `audit witness --every` runs as a service: it cosigns again after each
+/// interval, so the cosigned size follows the log without anyone running
+/// the command.
+#[test]
+fn a_witness_service_keeps_cosigning() {
+    let server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let witness = auditor(&server, "Witness", &ada, &program);
+    let mut service = witness
+        .command(&["audit", "witness", "--every", "1s", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(service.stdout.take().unwrap()));
+    let size = |lines: &mut dyn Iterator<Item = std::io::Result<String>>| {
+        let line = lines.next().expect("the service stopped").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        v["size"].as_u64().unwrap()
+    };
+    let first = size(&mut lines);
+    // The log grows; the service's next round cosigns the larger log.
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    submit(&shopper, &key, &program, b"{\"n\":1}", &[]);
+    let grown = (0..10).map(|_| size(&mut lines)).find(|s| *s > first);
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(grown.is_some(), "the service never cosigned the grown log");
 }

@@ -149,6 +149,10 @@ pub struct WitnessArgs {
     /// the log extends (default: all given).
     #[arg(long)]
     pub require_witnesses: Option<usize>,
+    /// How old a witness's newest cosignature may be before the witness
+    /// counts as gone quiet (90s, 30m, 24h, 7d).
+    #[arg(long, value_name = "AGE", default_value = "24h")]
+    pub witness_max_age: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,9 +260,15 @@ pub enum AuditCommand {
     /// the cosignature to the server. Refuses to cosign a log that does
     /// not extend what you verified before.
     #[command(
-        after_help = "Example:\n  sealdrop audit witness\n  sealdrop audit verify --witness sealdrop-witness/sd…=KEY --require-witnesses 1"
+        after_help = "Examples:\n  sealdrop audit witness\n  sealdrop audit witness --every 1h     # as a service: cosign every hour until stopped\n  sealdrop audit verify --witness sealdrop-witness/sd…=KEY --require-witnesses 1"
     )]
-    Witness,
+    Witness {
+        /// Run as a service: verify and cosign again after each interval
+        /// (90s, 30m, 1h), until stopped. Clients refuse a witness whose
+        /// newest cosignature is older than their limit (24h by default).
+        #[arg(long, value_name = "DURATION")]
+        every: Option<String>,
+    },
     /// Acknowledge the entries a restore of the server lost: `audit verify`
     /// names each restore that lost entries you had verified, and fails,
     /// until you have recorded the loss (with the operator) and run this.

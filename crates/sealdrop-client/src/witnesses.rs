@@ -20,13 +20,48 @@ pub enum WitnessError {
     TooFew { need: usize },
     #[error("{0}")]
     NotVouched(String),
+    #[error("{0:?} is not an age like 90s, 30m, 24h or 7d")]
+    Age(String),
 }
 
-/// The witnesses to require, and how many of them.
-#[derive(Debug, Default)]
+/// How old a witness's newest cosignature may be by default: a witness
+/// that has not cosigned for a day has gone quiet.
+pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
+
+/// The witnesses to require, how many of them, and how recent their
+/// cosignatures must be.
+#[derive(Debug)]
 pub struct Trusted {
     witnesses: Vec<Witness>,
     need: usize,
+    max_age: u64,
+}
+
+impl Default for Trusted {
+    fn default() -> Self {
+        Self {
+            witnesses: Vec::new(),
+            need: 0,
+            max_age: DEFAULT_MAX_AGE_SECS,
+        }
+    }
+}
+
+/// Parses `90s`, `30m`, `24h`, `7d` into seconds (at least one second).
+pub fn parse_age(text: &str) -> Result<u64, WitnessError> {
+    let text = text.trim();
+    let bad = || WitnessError::Age(text.to_owned());
+    let cut = text.char_indices().last().map_or(0, |(i, _)| i);
+    let (number, unit) = text.split_at(cut);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(unit).filter(|s| *s > 0).ok_or_else(bad)
 }
 
 impl Trusted {
@@ -47,7 +82,18 @@ impl Trusted {
         if need == 0 && !witnesses.is_empty() {
             return Err(WitnessError::TooFew { need: 1 });
         }
-        Ok(Self { witnesses, need })
+        Ok(Self {
+            witnesses,
+            need,
+            max_age: DEFAULT_MAX_AGE_SECS,
+        })
+    }
+
+    /// Cosignatures older than `seconds` no longer count: their witness
+    /// has gone quiet.
+    pub fn with_max_age(mut self, seconds: u64) -> Self {
+        self.max_age = seconds;
+        self
     }
 
     /// True when no witness is required.
@@ -93,13 +139,24 @@ impl Trusted {
                 if lines.is_empty() || vouching.iter().any(|v| v.public_key() == w.public_key()) {
                     continue;
                 }
-                if !lines
+                let Some(time) = lines
                     .iter()
-                    .any(|l| verify_cosignature(witnessed, l, w).is_ok())
-                {
+                    .filter_map(|l| verify_cosignature(witnessed, l, w).ok())
+                    .max()
+                else {
                     problems.push(format!(
                         "{}'s cosignature does not verify over the checkpoint this server shows for that size",
                         w.name()
+                    ));
+                    continue;
+                };
+                let age = now().saturating_sub(time);
+                if age > self.max_age {
+                    problems.push(format!(
+                        "{} went quiet: its newest cosignature is {} old, over the {} allowed",
+                        w.name(),
+                        readable(age),
+                        readable(self.max_age)
                     ));
                     continue;
                 }
@@ -129,6 +186,21 @@ impl Trusted {
             why.push_str(&p);
         }
         Err(WitnessError::NotVouched(why))
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `95` → `1m 35s`, `90000` → `25h 0m`.
+fn readable(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{}h {}m", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -170,6 +242,25 @@ fn parse(spec: &str) -> Result<Witness, WitnessError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn ages_parse_and_nonsense_is_refused() {
+        assert_eq!(parse_age("90s").unwrap(), 90);
+        assert_eq!(parse_age("24h").unwrap(), 86_400);
+        assert_eq!(parse_age("7d").unwrap(), 604_800);
+        for bad in [
+            "",
+            "0s",
+            "h",
+            "5",
+            "5y",
+            "-1h",
+            "5ħ",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn specs_are_checked() {

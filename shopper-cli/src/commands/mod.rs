@@ -72,9 +72,12 @@ pub fn run(cli: Cli) -> Result<()> {
             verify,
             witnesses,
             require_witnesses,
+            witness_max_age,
         } => {
+            let max_age = sealdrop_client::witnesses::parse_age(&witness_max_age)?;
             let trusted =
-                sealdrop_client::witnesses::Trusted::parse(&witnesses, require_witnesses)?;
+                sealdrop_client::witnesses::Trusted::parse(&witnesses, require_witnesses)?
+                    .with_max_age(max_age);
             queue::receipts(&ctx, verify, &trusted)
         }
         Command::Backup { out } => care::backup(&ctx, &out),

@@ -187,13 +187,17 @@ impl Staff {
 
     /// Runs `sealdrop ARGS` as this person.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin("sealdrop"))
-            .args(args)
+        self.command(args).output().unwrap()
+    }
+
+    /// The command `run` runs, to spawn one that keeps running.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("sealdrop"));
+        c.args(args)
             .env("SEALDROP_HOME", self.home.path().join("h"))
             .env("SEALDROP_PASSPHRASE", &self.passphrase)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        c
     }
 
     /// Runs with `--json` and parses stdout, asserting success.

@@ -130,7 +130,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Checkpoint) => witness::checkpoint(&ctx),
         Command::Audit(AuditCommand::AcknowledgeLoss) => log_follow::acknowledge(&ctx),
-        Command::Audit(AuditCommand::Witness) => witness::witness(&ctx),
+        Command::Audit(AuditCommand::Witness { every }) => match every {
+            None => witness::witness(&ctx),
+            Some(every) => witness::serve(&ctx, &every),
+        },
         Command::Audit(AuditCommand::Verify { full, witnesses }) => {
             let trusted = witness::trusted(&witnesses)?;
             let failed = audit::verify(&ctx, full, &trusted)?;

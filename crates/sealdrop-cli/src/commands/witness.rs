@@ -33,6 +33,20 @@ pub fn checkpoint(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// `audit witness --every`: cosign after each interval until stopped. A
+/// run that fails (a server that shows another history, or cannot be
+/// reached) is reported on stderr and tried again at the next interval:
+/// the witness goes quiet, and clients notice its cosignatures aging.
+pub fn serve(ctx: &Ctx, every: &str) -> Result<()> {
+    let interval = sealdrop_client::witnesses::parse_age(every)?;
+    loop {
+        if let Err(e) = witness(ctx) {
+            eprintln!("error: {e:#} (trying again in {every})");
+        }
+        std::thread::sleep(std::time::Duration::from_secs(interval));
+    }
+}
+
 /// Verifies the log as `audit verify` does (consistency with the last
 /// checkpoint this auditor verified, every new entry), then cosigns the
 /// checkpoint and hands the cosignature to the server.
@@ -81,5 +95,6 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
 
 /// The witnesses a command was told to require.
 pub fn trusted(args: &crate::cli::WitnessArgs) -> Result<Trusted> {
-    Ok(Trusted::parse(&args.witnesses, args.require_witnesses)?)
+    let max_age = sealdrop_client::witnesses::parse_age(&args.witness_max_age)?;
+    Ok(Trusted::parse(&args.witnesses, args.require_witnesses)?.with_max_age(max_age))
 }
