@@ -334,11 +334,18 @@ fn restore_into(data: &DataDir, from: &Path, old: Option<&OldLog>) -> Result<Opt
     let hops = split_chain(chain.as_bytes())?.len();
     for hop in 1..hops {
         let hop = u32::try_from(hop)?;
-        std::fs::copy(
-            datadir::old_log_file(&old.dir, hop),
-            datadir::old_log_file(&data.path, hop),
-        )
-        .context("cannot copy an earlier log's leaf hashes")?;
+        let earlier = datadir::old_log_file(&old.dir, hop);
+        if !earlier.exists() {
+            // A directory restored before old logs were kept: clients who
+            // saw past what that restore kept cannot be shown it now.
+            eprintln!(
+                "warning: {} keeps no leaf hashes of the log its handover {hop} came from; clients who saw entries of that log past what it kept will refuse to follow",
+                old.dir.display()
+            );
+            continue;
+        }
+        std::fs::copy(&earlier, datadir::old_log_file(&data.path, hop))
+            .context("cannot copy an earlier log's leaf hashes")?;
     }
     let mut hashes = Vec::with_capacity(usize::try_from(old.tree.len())? * 32);
     for i in 0..old.tree.len() {

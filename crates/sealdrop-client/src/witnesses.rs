@@ -28,6 +28,9 @@ pub enum WitnessError {
 /// that has not cosigned for a day has gone quiet.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 24 * 3600;
 
+/// How far ahead of this clock a cosignature's time may be.
+const CLOCK_SKEW_SECS: u64 = 300;
+
 /// The witnesses to require, how many of them, and how recent their
 /// cosignatures must be.
 #[derive(Debug)]
@@ -150,6 +153,15 @@ impl Trusted {
                     ));
                     continue;
                 };
+                // A time ahead of this clock (beyond the usual skew) would
+                // keep a frozen cosignature "fresh": it does not count.
+                if time > now().saturating_add(CLOCK_SKEW_SECS) {
+                    problems.push(format!(
+                        "{}'s newest cosignature is dated in the future; check this computer's clock, or the witness's",
+                        w.name()
+                    ));
+                    continue;
+                }
                 let age = now().saturating_sub(time);
                 if age > self.max_age {
                     problems.push(format!(

@@ -293,22 +293,6 @@ fn versions_at_start(
     }
 }
 
-/// `now` extends the checkpoint `seen` (a note under `pins`).
-fn extends_seen(
-    client: &Client,
-    pins: &([u8; 32], String),
-    seen: &str,
-    now: &sealdrop_proto::log::checkpoint::Checkpoint,
-) -> Result<()> {
-    let seen = sealdrop_client::log_check::checkpoint(seen.as_bytes(), &pins.1, &pins.0)?;
-    let path = client.log_consistency(seen.size(), now.size())?;
-    sealdrop_client::log_check::extends(&seen, now, &path).map_err(|why| {
-        anyhow!(
-            "the log does not extend the checkpoint verified when the restore was followed: {why}"
-        )
-    })
-}
-
 /// Threads that verify reports: one per core of the machines we measure on.
 const VERIFY_THREADS: usize = 2;
 /// Batches downloaded ahead of the verifying threads.
@@ -494,7 +478,7 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
     // followed binds this first run of the new log.
     let log = match (log, &state.log_seen) {
         (Some(view), Some(seen)) if memory.is_none() => {
-            match extends_seen(&client, &pins, seen, &view.checkpoint) {
+            match super::log_follow::extends_kept(&client, &pins, seen, &view.checkpoint) {
                 Ok(()) => Some(view),
                 Err(why) => {
                     failures.push(("log".into(), format!("{why:#}")));

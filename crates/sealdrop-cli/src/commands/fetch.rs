@@ -127,19 +127,35 @@ enum Fetched {
 }
 
 impl WitnessGate {
+    /// `kept`: the checkpoint this home kept (checked at the command's
+    /// start), which the vouched one must extend; it then replaces it.
     fn open(
         client: &Client,
         log: &([u8; 32], String),
         trusted: &super::witness::Trusted,
+        kept: &mut Option<String>,
     ) -> Result<Option<Self>> {
         if trusted.is_empty() {
             return Ok(None);
         }
-        let note = client.log_checkpoint()?;
-        let vouched = sealdrop_client::log_check::checkpoint(&note, &log.1, &log.0)?;
-        let covered = trusted
-            .vouch(client, &log.0, &log.1, &vouched)
-            .map_err(|why| why.to_string());
+        // A witness may cosign between the two requests, past the
+        // checkpoint just fetched: then once more with a newer one.
+        let mut attempt = 0;
+        let (vouched, note, covered) = loop {
+            let note = client.log_checkpoint()?;
+            let vouched = sealdrop_client::log_check::checkpoint(&note, &log.1, &log.0)?;
+            let covered = trusted
+                .vouch(client, &log.0, &log.1, &vouched)
+                .map_err(|why| why.to_string());
+            attempt += 1;
+            if covered.is_ok() || attempt == 2 {
+                break (vouched, note, covered);
+            }
+        };
+        if let Some(kept) = kept.as_deref() {
+            super::log_follow::extends_kept(client, log, kept, &vouched)?;
+        }
+        *kept = Some(String::from_utf8_lossy(&note).into_owned());
         Ok(Some(Self {
             vouched,
             covered,
@@ -353,7 +369,7 @@ pub fn fetch(
     // Four at a time: most of the time is waiting on the network.
     let progress = crate::output::Progress::new(&ctx.out, "fetching", todo.len());
     let shoppers = Shoppers::default();
-    let gate = WitnessGate::open(&client, &log, trusted)?;
+    let gate = WitnessGate::open(&client, &log, trusted, &mut state.log_seen)?;
     let reader = Reader {
         client: &client,
         me: &me,

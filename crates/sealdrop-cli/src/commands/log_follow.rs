@@ -161,6 +161,23 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// `now` extends `kept`, the checkpoint note this home kept (under
+/// `pins`): what binds an answer fetched later in a command to the one
+/// `check` verified at its start.
+pub fn extends_kept(
+    client: &Client,
+    pins: &([u8; 32], String),
+    kept: &str,
+    now: &Checkpoint,
+) -> Result<()> {
+    let kept = log_check::checkpoint(kept.as_bytes(), &pins.1, &pins.0)
+        .context("the checkpoint kept in your home does not verify under the pinned log key")?;
+    let path = client.log_consistency(kept.size(), now.size())?;
+    log_check::extends(&kept, now, &path).map_err(|why| {
+        anyhow!("the server's log does not extend the checkpoint this home kept: {why}. It has shown you, or someone else, another history; tell your auditor")
+    })
+}
+
 /// `audit acknowledge-loss`: every restore that lost entries is recorded
 /// as acknowledged; `audit verify` stops failing on them.
 pub fn acknowledge(ctx: &Ctx) -> Result<()> {

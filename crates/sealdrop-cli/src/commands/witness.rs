@@ -67,6 +67,14 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
     let view = audit_log::read(&client, &pins, memory.as_ref(), false, &progress)?;
     progress.finish();
     let view = view.map_err(|(what, why)| anyhow!("not cosigned: {what}: {why}"))?;
+    // After a restore, the checkpoint verified when it was followed binds
+    // what this witness cosigns until its memory does.
+    if memory.is_none()
+        && let Some(kept) = &state.log_seen
+    {
+        super::log_follow::extends_kept(&client, &pins, kept, &view.checkpoint)
+            .context("not cosigned")?;
+    }
     let name = witness_name(&me.id());
     let line = cosign(&view.checkpoint, &name, me.signing(), now())
         .map_err(|e| anyhow!("cannot cosign: {e}"))?;
