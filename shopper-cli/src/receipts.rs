@@ -32,6 +32,10 @@ pub struct Verification {
     /// Programs checked against their server's current checkpoint, with
     /// its size.
     pub online: Vec<(String, u64)>,
+    /// Receipts whose entry lies beyond what the required witnesses have
+    /// cosigned yet: proven by the server, not yet vouched for (report,
+    /// entry, size covered).
+    pub waiting: Vec<(String, u64, u64)>,
     /// Programs whose server could not be reached: checked offline only.
     pub offline: Vec<(String, String)>,
 }
@@ -88,8 +92,16 @@ pub fn verify(un: &mut Unlocked, receipts: &[Receipt], trusted: &Trusted) -> Ver
             continue;
         };
         match online(&program, &held, trusted) {
-            Ok((current, failures)) => {
+            Ok((current, failures, covered)) => {
                 found.online.push((program_id.clone(), current.size()));
+                if !trusted.is_empty() {
+                    for (r, _) in &held {
+                        let leaf = r.log.as_ref().map_or(u64::MAX, |p| p.leaf_index);
+                        if leaf >= covered && !failures.iter().any(|(f, _)| *f == r.report) {
+                            found.waiting.push((r.report.clone(), leaf, covered));
+                        }
+                    }
+                }
                 found.failures.extend(failures);
                 if let Some(p) = un.state.programs.get_mut(&program_id) {
                     p.log_checkpoint = Some(current.note);
@@ -141,7 +153,7 @@ fn online(
     program: &Program,
     held: &[(&Receipt, Checkpoint)],
     trusted: &Trusted,
-) -> Result<(Current, Failures), OnlineError> {
+) -> Result<(Current, Failures, u64), OnlineError> {
     // Only a server that cannot be reached is "offline"; one that answers
     // and refuses (or presents another certificate) is a failure.
     let answered = |e: anyhow::Error| match e.downcast_ref::<ClientError>() {
@@ -160,10 +172,9 @@ fn online(
         note: String::from_utf8_lossy(&note).into_owned(),
     };
     // The witnesses the shopper trusts saw this history.
-    trusted
+    let covered = trusted
         .vouch(&client, &key, &program.log_origin, &current.checkpoint)
-        .map_err(|e| OnlineError::Refused(e.to_string()))
-        .map(|_| ())?;
+        .map_err(|e| OnlineError::Refused(e.to_string()))?;
     // The newest checkpoint this home saw before must be a prefix.
     if let Some(seen) = &program.log_checkpoint {
         let seen =
@@ -198,7 +209,7 @@ fn online(
             failures.push((receipt.report.clone(), why));
         }
     }
-    Ok((current, failures))
+    Ok((current, failures, covered))
 }
 
 /// `new` extends `old`, by the server's consistency proof.

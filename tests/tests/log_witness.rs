@@ -188,6 +188,24 @@ fn witnesses_catch_a_server_showing_another_history() {
     assert_eq!(v["waiting"].as_array().map(Vec::len), Some(0), "{v}");
     let (ok, v) = receipts(&trust);
     assert!(ok, "{v}");
+    assert_eq!(v["waiting"], serde_json::json!([]), "{v}");
+    // A receipt of a report sent after the witness's cosignature: the
+    // server proves it, the witness has not vouched for it yet.
+    let mut answers: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&example).unwrap()).unwrap();
+    answers["notes"] = "A later visit.".into();
+    let later = sam.path("later.json");
+    std::fs::write(&later, serde_json::to_vec(&answers).unwrap()).unwrap();
+    let late = sam.json(&["submit", later.to_str().unwrap()]);
+    let (ok, v) = receipts(&trust);
+    assert!(ok, "{v}");
+    let waiting: Vec<&str> = v["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["report"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting, [late["report"].as_str().unwrap()], "{v}");
     // Trusting a witness that never cosigned is refused.
     let stranger = SecretIdentity::generate(&mut rng());
     let fake = format!(

@@ -297,6 +297,11 @@ pub fn receipts(
                     "\nProgram {program}: the server could not be reached ({why}); checked offline only, against the log checkpoints kept with each receipt."
                 ));
             }
+            for (r, leaf, covered) in &found.waiting {
+                t.push_str(&format!(
+                    "\nWAITING {r}: the server proves it (log entry {leaf}), but the witnesses you trust have cosigned only {covered} entries; check again after their next run"
+                ));
+            }
             for (r, why) in bad {
                 t.push_str(&format!("\nFAILED {r}: {why}"));
             }
@@ -307,6 +312,7 @@ pub fn receipts(
                         "received_at": r.received_at, "descriptor_version": r.descriptor_version,
                         "offered_to_removed": r.offered_to_removed})).collect::<Vec<_>>(),
                    "failures": bad.iter().map(|(r, w)| json!({"report": r, "reason": w})).collect::<Vec<_>>(),
+                   "waiting": found.waiting.iter().map(|(r, leaf, covered)| json!({"report": r, "leaf": leaf, "covered": covered})).collect::<Vec<_>>(),
                    "online": found.online.iter().map(|(p, n)| json!({"program": p, "log_size": n})).collect::<Vec<_>>(),
                    "offline": found.offline.iter().map(|(p, w)| json!({"program": p, "reason": w})).collect::<Vec<_>>()})
         },
