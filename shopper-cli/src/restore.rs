@@ -73,9 +73,9 @@ fn receipts_of(home: &Home, un: &Unlocked, program: &str) -> Result<Vec<Receipt>
     Ok(out)
 }
 
-/// The newest checkpoint of the pinned log this home saw for `program`:
-/// the one kept, or a receipt's.
-fn seen(program: &Program, receipts: &[Receipt], pins: &LogPins) -> Option<Checkpoint> {
+/// Every checkpoint of the pinned log this home holds for `program`: the
+/// one kept, and each receipt's (a receipt proven in a fork is caught).
+fn seen(program: &Program, receipts: &[Receipt], pins: &LogPins) -> Vec<Checkpoint> {
     let receipt_notes = receipts
         .iter()
         .filter_map(|r| r.log.as_ref().map(|p| p.checkpoint.as_str()));
@@ -85,7 +85,7 @@ fn seen(program: &Program, receipts: &[Receipt], pins: &LogPins) -> Option<Check
         .into_iter()
         .chain(receipt_notes)
         .filter_map(|n| log_check::checkpoint(n.as_bytes(), &pins.origin, &pins.key).ok())
-        .max_by_key(Checkpoint::size)
+        .collect()
 }
 
 /// Follows the server of `program_id` to the log it runs now, if that is
@@ -110,7 +110,7 @@ pub fn follow(
         client,
         &pinned,
         &running,
-        seen(&program, &receipts, &pinned).as_ref(),
+        &seen(&program, &receipts, &pinned),
     )?;
     // Reports whose acceptance the restore did not keep go back in the
     // outbox; a receipt below the kept size is proven in the new log at

@@ -53,13 +53,13 @@ pub struct Arrived {
 }
 
 /// Follows the server from `pinned` to `running` (see
-/// `sealdrop_verify::handover::follow`), with `seen` the newest
-/// checkpoint of the pinned log the person verified.
+/// `sealdrop_verify::handover::follow`), with `seen` every checkpoint of
+/// the pinned log the person holds.
 pub fn follow(
     client: &Client,
     pinned: &LogPins,
     running: &LogPins,
-    seen: Option<&Checkpoint>,
+    seen: &[Checkpoint],
 ) -> Result<Arrived, RestoreError> {
     let notes = match client.log_handover()? {
         Some(chain) => split_chain(&chain).map_err(RestoreError::Chain)?,

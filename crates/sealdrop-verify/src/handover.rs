@@ -127,12 +127,14 @@ pub struct Followed {
 
 /// Follows `notes` (oldest first, as the server serves them; earlier ones
 /// the person already followed are skipped) from `pinned` to `running`,
-/// judging `seen`, the newest checkpoint of the pinned log the person
-/// verified, if any.
+/// judging `seen`: every checkpoint of the pinned log the person holds
+/// (the one they kept, those in their receipts). Each must be of the
+/// history the handovers quote: a fork is refused, the largest beyond the
+/// kept prefix names what was lost, and each gets its proof.
 pub fn follow(
     pinned: &LogPins,
     running: &LogPins,
-    seen: Option<&Checkpoint>,
+    seen: &[Checkpoint],
     notes: &[Vec<u8>],
 ) -> Result<Followed, FollowError> {
     // Notes before the pinned log's own handover are history this person
@@ -196,9 +198,17 @@ pub fn follow(
             what: "this log began with what the restore before it kept",
         })
         .collect();
-    let mut lost = None;
-    if let Some(seen) = seen {
-        let quoted = first.old_checkpoint();
+    let mut lost: Option<Lost> = None;
+    let quoted = first.old_checkpoint();
+    let mut judged: Vec<&Checkpoint> = Vec::new();
+    for seen in seen {
+        if judged
+            .iter()
+            .any(|j| j.size() == seen.size() && j.root() == seen.root())
+        {
+            continue;
+        }
+        judged.push(seen);
         if seen.size() > quoted.size() {
             return Err(FollowError::SawMore {
                 seen: seen.size(),
@@ -212,11 +222,13 @@ pub fn follow(
             return Err(FollowError::Forked { seen: seen.size() });
         }
         if seen.size() > kept.size() {
-            lost = Some(Lost {
-                origin: pinned.origin.clone(),
-                from: kept.size(),
-                to: seen.size(),
-            });
+            if lost.as_ref().is_none_or(|l| l.to < seen.size()) {
+                lost = Some(Lost {
+                    origin: pinned.origin.clone(),
+                    from: kept.size(),
+                    to: seen.size(),
+                });
+            }
             // What the person saw, the quoted checkpoint and (by the
             // note's own proof) the kept prefix: one history.
             if seen.size() < quoted.size() {
@@ -320,7 +332,7 @@ mod tests {
         let notes = vec![ab.clone(), bc.clone()];
 
         // Saw 6 of a: within every kept prefix; the new log must extend it.
-        let followed = follow(&a.pins(), &c.pins(), Some(&a.checkpoint(6)), &notes).unwrap();
+        let followed = follow(&a.pins(), &c.pins(), &[a.checkpoint(6)], &notes).unwrap();
         assert_eq!(followed.pins, c.pins());
         assert_eq!(followed.kept, 8);
         assert_eq!(followed.lost, None);
@@ -333,7 +345,7 @@ mod tests {
             [8, 6]
         );
         // Saw all 10 of a: 8 and 9 are lost.
-        let followed = follow(&a.pins(), &c.pins(), Some(&a.checkpoint(10)), &notes).unwrap();
+        let followed = follow(&a.pins(), &c.pins(), &[a.checkpoint(10)], &notes).unwrap();
         assert_eq!(
             followed.lost,
             Some(Lost {
@@ -343,7 +355,7 @@ mod tests {
             })
         );
         // Pinned to b already: the first note is skipped.
-        let followed = follow(&b.pins(), &c.pins(), Some(&b.checkpoint(13)), &notes).unwrap();
+        let followed = follow(&b.pins(), &c.pins(), &[b.checkpoint(13)], &notes).unwrap();
         assert_eq!(
             (followed.hops.len(), followed.lost),
             (
@@ -372,7 +384,7 @@ mod tests {
         let notes = vec![ab.clone(), bc.clone()];
         // Saw 9 of a: entry 8 lost; 9 → 10 must be proven in a; and b
         // must have begun with a's first 8 (8 → 13 in b).
-        let followed = follow(&a.pins(), &c.pins(), Some(&a.checkpoint(9)), &notes).unwrap();
+        let followed = follow(&a.pins(), &c.pins(), &[a.checkpoint(9)], &notes).unwrap();
         let hops: Vec<(u32, u64, u64)> = followed
             .old_proofs
             .iter()
@@ -386,7 +398,7 @@ mod tests {
         // The old server showed this person another 9th entry than the
         // handover's history: the proof cannot exist.
         let other = Log::new(5, "example.org/a", 9);
-        let followed = follow(&a.pins(), &c.pins(), Some(&other.checkpoint(9)), &notes).unwrap();
+        let followed = follow(&a.pins(), &c.pins(), &[other.checkpoint(9)], &notes).unwrap();
         let seen = &followed.old_proofs[1];
         assert!(seen.check(&serve(&a, seen)).is_err());
 
@@ -395,7 +407,7 @@ mod tests {
         let mut forged_b = Log::new(2, "example.org/b", 13);
         forged_b.key = SigningSecret::from_seed(&[2; 32]);
         let (c2, forged_bc) = forged_b.restore(12, 3, "example.org/c", 1);
-        let followed = follow(&a.pins(), &c2.pins(), None, &[ab, forged_bc]).unwrap();
+        let followed = follow(&a.pins(), &c2.pins(), &[], &[ab, forged_bc]).unwrap();
         let link = &followed.old_proofs[0];
         assert!(matches!(
             link.check(&serve(&forged_b, link)),
@@ -411,14 +423,44 @@ mod tests {
         // own key instead of b's.
         let mallory = Log::new(9, "example.org/b", 13);
         let (c, bc) = mallory.restore(12, 3, "example.org/c", 0);
-        let err = follow(&a.pins(), &c.pins(), None, &[ab.clone(), bc]).unwrap_err();
+        let err = follow(&a.pins(), &c.pins(), &[], &[ab.clone(), bc]).unwrap_err();
         assert!(matches!(err, FollowError::BadNote { hop: 2, .. }), "{err}");
         // No note from the pinned log at all.
-        let err = follow(&b.pins(), &c.pins(), None, std::slice::from_ref(&ab)).unwrap_err();
+        let err = follow(&b.pins(), &c.pins(), &[], std::slice::from_ref(&ab)).unwrap_err();
         assert!(matches!(err, FollowError::NoHandover { .. }), "{err}");
         // The notes lead elsewhere than the running log.
-        let err = follow(&a.pins(), &c.pins(), None, &[ab]).unwrap_err();
+        let err = follow(&a.pins(), &c.pins(), &[], &[ab]).unwrap_err();
         assert!(matches!(err, FollowError::WrongEnd { .. }), "{err}");
+    }
+
+    /// Every checkpoint held is judged, not only the largest: a receipt
+    /// proven in a fork below the kept size needs a proof in the new log
+    /// that cannot exist, and the largest names what was lost.
+    #[test]
+    fn every_checkpoint_held_is_judged() {
+        let a = Log::new(1, "example.org/a", 10);
+        let (b, ab) = a.restore(8, 2, "example.org/b", 2);
+        let forked = Log::new(6, "example.org/a", 5);
+        let held = [a.checkpoint(9), forked.checkpoint(5), a.checkpoint(3)];
+        let followed = follow(&a.pins(), &b.pins(), &held, std::slice::from_ref(&ab)).unwrap();
+        assert_eq!(followed.lost.as_ref().map(|l| (l.from, l.to)), Some((8, 9)));
+        let sizes: Vec<u64> = followed.must_extend.iter().map(Checkpoint::size).collect();
+        assert_eq!(sizes, [8, 5, 3]);
+        // The new log holds a's first 8 entries: it extends a's 3, not
+        // the forked 5.
+        let extends = |c: &Checkpoint| {
+            let path = b.tree.consistency_proof(c.size(), b.size()).unwrap();
+            sealdrop_proto::log::merkle::verify_consistency(
+                c.size(),
+                b.size(),
+                c.root(),
+                &b.tree.root(),
+                &path,
+            )
+            .is_ok()
+        };
+        assert!(extends(&followed.must_extend[2]));
+        assert!(!extends(&followed.must_extend[1]));
     }
 
     #[test]
@@ -431,14 +473,14 @@ mod tests {
         let err = follow(
             &a.pins(),
             &b.pins(),
-            Some(&longer.checkpoint(12)),
+            &[longer.checkpoint(12)],
             std::slice::from_ref(&ab),
         )
         .unwrap_err();
         assert!(matches!(err, FollowError::SawMore { .. }), "{err}");
         // Ten entries, but another history than the one quoted.
         let other = Log::new(7, "example.org/a", 10);
-        let err = follow(&a.pins(), &b.pins(), Some(&other.checkpoint(10)), &[ab]).unwrap_err();
+        let err = follow(&a.pins(), &b.pins(), &[other.checkpoint(10)], &[ab]).unwrap_err();
         assert!(matches!(err, FollowError::Forked { seen: 10 }), "{err}");
     }
 }

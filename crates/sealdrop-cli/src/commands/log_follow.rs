@@ -65,8 +65,8 @@ fn pins_of(state: &State) -> Result<Option<LogPins>> {
     }
 }
 
-/// The newest checkpoint of the pinned log this home verified, if any.
-fn seen(state: &State, pins: &LogPins) -> Option<Checkpoint> {
+/// Every checkpoint of the pinned log this home holds.
+fn seen(state: &State, pins: &LogPins) -> Vec<Checkpoint> {
     let notes = [
         state.log_seen.as_ref(),
         state.audit.as_ref().map(|m| &m.checkpoint),
@@ -76,7 +76,7 @@ fn seen(state: &State, pins: &LogPins) -> Option<Checkpoint> {
         .into_iter()
         .flatten()
         .filter_map(|n| log_check::checkpoint(n.as_bytes(), &pins.origin, &pins.key).ok())
-        .max_by_key(Checkpoint::size)
+        .collect()
 }
 
 /// The server's current checkpoint, verified under `pins`.
@@ -99,13 +99,13 @@ pub fn check(ctx: &Ctx, state: &mut State, client: &Client) -> Result<()> {
     let mut lost = None;
     if running != pinned {
         let seen = seen(state, &pinned);
-        if seen.is_none() {
+        if seen.is_empty() {
             ctx.out.warn(
                 "this laptop kept no checkpoint of the server's old log, so it cannot tell what the restore lost",
             );
         }
         let restore::Arrived { followed, note, .. } =
-            restore::follow(client, &pinned, &running, seen.as_ref())?;
+            restore::follow(client, &pinned, &running, &seen)?;
         let restore = FollowedRestore {
             from: pinned.origin.clone(),
             to: running.origin.clone(),
