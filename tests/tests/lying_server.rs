@@ -986,3 +986,71 @@ fn a_grant_acknowledged_but_never_logged_is_not_called_done() {
     let shown = ada.fails(&["program", "show", &program]);
     assert!(shown.contains("rollback"), "{shown}");
 }
+
+/// A revoke the server applies and "proves" in a history of its own: the
+/// leaf is real, but the checkpoint it is proven in (signed with the
+/// server's log key) is of a tree that rewrote everything before it, shown
+/// only to this manager. The manager's CLI requires that checkpoint to
+/// extend the one its home kept, so the change is not called done.
+#[test]
+fn a_change_proven_in_a_history_shown_only_to_the_manager_is_not_done() {
+    use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
+    use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
+
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    grant(&ada, &program, &rita_id, &rita_fp);
+
+    let origin = Client::new(&server.url)
+        .unwrap()
+        .server_info()
+        .unwrap()
+        .log_origin;
+    let data = server.data.clone();
+    liar.on(
+        "PUT",
+        |p| p.ends_with("/descriptor"),
+        move |x, _| {
+            let mut body: serde_json::Value = serde_json::from_slice(&x.body).unwrap();
+            let index = body["log"]["leaf_index"].as_u64().unwrap();
+            let db = rusqlite::Connection::open(data.join("sealdrop.db")).unwrap();
+            let leaf: Vec<u8> = db
+                .query_row(
+                    "SELECT entry FROM log_leaves WHERE idx = ?1",
+                    [index as i64],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            // Every entry before it rewritten; the real leaf at its index.
+            let mut tree = MerkleTree::new();
+            for i in 0..index {
+                tree.push(leaf_hash(format!("rewritten {i}").as_bytes()));
+            }
+            tree.push(leaf_hash(&leaf));
+            let seed: [u8; 32] = std::fs::read(data.join("log-key")).unwrap()[..32]
+                .try_into()
+                .unwrap();
+            let key = sealdrop_proto::keys::SigningSecret::from_seed(&seed);
+            let checkpoint = Checkpoint::new(origin.clone(), index + 1, tree.root()).unwrap();
+            let note = SignedCheckpoint::sign(checkpoint, &key).to_text();
+            let path: Vec<String> = tree
+                .inclusion_proof(index, index + 1)
+                .unwrap()
+                .iter()
+                .map(|h| data_encoding::BASE64URL_NOPAD.encode(h))
+                .collect();
+            body["log"] = serde_json::json!({
+                "leaf_index": index, "tree_size": index + 1, "path": path, "checkpoint": note
+            });
+            x.body = serde_json::to_vec(&body).unwrap();
+        },
+    );
+    let refused = ada.fails(&["revoke", "--program", &program, "--from", &rita_id]);
+    assert!(
+        refused.contains("does not prove that its log records it")
+            && refused.contains("does not extend the checkpoint this home kept"),
+        "{refused}"
+    );
+}

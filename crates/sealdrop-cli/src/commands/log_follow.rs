@@ -178,6 +178,32 @@ pub fn extends_kept(
     })
 }
 
+/// Where a manager's change must be proven: the pinned log, and the
+/// checkpoint this home kept at the command's start, which the proof's
+/// checkpoint must extend (a server cannot prove the change in a history
+/// it shows only this manager).
+pub struct ProvenIn<'a> {
+    pub client: &'a Client,
+    pub log: &'a ([u8; 32], String),
+    pub kept: Option<String>,
+}
+
+impl ProvenIn<'_> {
+    /// `expected` is in the checkpoint `proof` names, which extends the
+    /// kept one.
+    pub fn included(
+        &self,
+        proof: &sealdrop_api::log::LogProof,
+        expected: &sealdrop_proto::log::entry::LogEntry,
+    ) -> Result<Checkpoint> {
+        let checkpoint = log_check::included(proof, expected, &self.log.1, &self.log.0)?;
+        if let Some(kept) = &self.kept {
+            extends_kept(self.client, self.log, kept, &checkpoint)?;
+        }
+        Ok(checkpoint)
+    }
+}
+
 /// `audit acknowledge-loss`: every restore that lost entries is recorded
 /// as acknowledged; `audit verify` stops failing on them.
 pub fn acknowledge(ctx: &Ctx) -> Result<()> {

@@ -51,7 +51,12 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
         .create_program(&first)
         .context("the server refused the program")?;
     let log = state.log_pins(&client)?;
-    proven_logged(&log, &accepted, &first)?;
+    let proven_in = super::log_follow::ProvenIn {
+        client: &client,
+        log: &log,
+        kept: state.log_seen.clone(),
+    };
+    proven_logged(&proven_in, &accepted, &first)?;
     client
         .put_questionnaire(&first.unverified_body().program_id, &questionnaire)
         .context("the server refused the questionnaire")?;
@@ -254,7 +259,12 @@ pub fn change_if(
     state.pin(&next);
     ctx.home.save(&state)?;
     let log = state.log_pins(&client)?;
-    proven_logged(&log, &accepted, &next)?;
+    let proven_in = super::log_follow::ProvenIn {
+        client: &client,
+        log: &log,
+        kept: state.log_seen.clone(),
+    };
+    proven_logged(&proven_in, &accepted, &next)?;
     Ok(Changed::Signed(Box::new(next)))
 }
 
@@ -262,25 +272,24 @@ pub fn change_if(
 /// version: a manager calls a change done only then, so a server cannot
 /// answer "done" to a revoke and keep the reader. Returns the leaf index.
 pub fn proven_logged(
-    (log_key, log_origin): &([u8; 32], String),
+    proven_in: &super::log_follow::ProvenIn<'_>,
     accepted: &sealdrop_api::DescriptorAccepted,
     descriptor: &SignedDescriptor,
 ) -> Result<u64> {
     let not_done = "the server says it took the change but does not prove that its log records it, so it may not have applied it. Check with `sealdrop program show`, and tell the operator";
     let proof = accepted.log.as_ref().context(not_done)?;
     let d = descriptor.unverified_body();
-    sealdrop_client::log_check::included(
-        proof,
-        &sealdrop_proto::log::entry::LogEntry::Descriptor {
-            program: d.program_id,
-            version: d.version,
-            descriptor: hash_of(descriptor),
-            at: accepted.logged_at,
-        },
-        log_origin,
-        log_key,
-    )
-    .context(not_done)?;
+    proven_in
+        .included(
+            proof,
+            &sealdrop_proto::log::entry::LogEntry::Descriptor {
+                program: d.program_id,
+                version: d.version,
+                descriptor: hash_of(descriptor),
+                at: accepted.logged_at,
+            },
+        )
+        .context(not_done)?;
     Ok(proof.leaf_index)
 }
 

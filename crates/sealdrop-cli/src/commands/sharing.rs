@@ -156,7 +156,7 @@ impl Rewrapper<'_> {
 fn upload_grant(
     client: &Client,
     me: &SecretIdentity,
-    log: &([u8; 32], String),
+    proven_in: &super::log_follow::ProvenIn<'_>,
     program: &ProgramId,
     (descriptor, pin): (&SignedDescriptor, Option<&mut dyn FnMut() -> Result<()>>),
     to: &PublicIdentity,
@@ -193,10 +193,10 @@ fn upload_grant(
         at: accepted.logged_at,
     };
     let proof = accepted.log.as_ref().context(not_done)?;
-    sealdrop_client::log_check::included(proof, &granted, &log.1, &log.0).context(not_done)?;
+    proven_in.included(proof, &granted).context(not_done)?;
     if with_descriptor {
         proven_logged(
-            log,
+            proven_in,
             &sealdrop_api::DescriptorAccepted {
                 program: program.to_string(),
                 version: descriptor.unverified_body().version,
@@ -222,6 +222,11 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         bail!("{to_id} is enrolled as {role}; only managers and staff can read reports");
     }
     let log = state.log_pins(&client)?;
+    let proven_in = super::log_follow::ProvenIn {
+        client: &client,
+        log: &log,
+        kept: state.log_seen.clone(),
+    };
     let authority = confirmed_authority(&client, &mut state, &program)?;
     let current = authority.current_signed();
     if current.unverified_body().is_recipient(&to_id) {
@@ -265,7 +270,7 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
             upload_grant(
                 &client,
                 &me,
-                &log,
+                &proven_in,
                 &program,
                 (&next, Some(&mut pin)),
                 &recipient,
@@ -279,7 +284,7 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
             // "done" without applying it is caught by later commands.
             state.pin(&next);
             ctx.home.save(&state)?;
-            proven_logged(&log, &accepted, &next)?;
+            proven_logged(&proven_in, &accepted, &next)?;
             Vec::new()
         }
     };
@@ -287,7 +292,7 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         missing.extend(upload_grant(
             &client,
             &me,
-            &log,
+            &proven_in,
             &program,
             (&next, None),
             &recipient,
@@ -310,7 +315,7 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         missing = upload_grant(
             &client,
             &me,
-            &log,
+            &proven_in,
             &program,
             (&next, None),
             &recipient,
