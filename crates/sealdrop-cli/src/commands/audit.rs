@@ -515,6 +515,7 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
         .map(|p| p.program.parse())
         .collect::<Result<_, _>>()
         .context("the server listed a malformed program ID")?;
+    let pins_before = state.programs.clone();
     for id in &listed {
         match super::program::authority(&client, &mut state, id) {
             Ok(chain) => {
@@ -536,7 +537,10 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
         }
     }
     // The pins hold whatever the verdict: the next run compares with them.
-    ctx.home.save(&state)?;
+    // (Saved only when they moved: the home also carries the audit memory.)
+    if state.programs != pins_before {
+        ctx.home.save(&state)?;
+    }
 
     // People: every shopper chains to a manager's invite.
     let people = all_pages(|after| Ok(client.audit_enrolments(after)?))?;
