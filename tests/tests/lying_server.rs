@@ -25,6 +25,15 @@ fn server_behind_liar() -> (Server, LyingProxy) {
     (server, liar)
 }
 
+/// A server behind the liar, and a manager (Ada) who enrolled and created
+/// a program through it.
+fn manager_behind_liar() -> (Server, LyingProxy, Staff, String) {
+    let (server, liar) = server_behind_liar();
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    (server, liar, ada, program)
+}
+
 fn is_descriptors(path: &str) -> bool {
     path.starts_with("/v1/programs/") && path.ends_with("/descriptors")
 }
@@ -327,9 +336,7 @@ fn a_reviewer_pins_a_program_only_from_its_confirmed_fingerprint() {
 /// program's one chain first, and grants nothing.
 #[test]
 fn grant_never_rewraps_another_programs_report() {
-    let (server, liar) = server_behind_liar();
-    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
-    let program = create_program(&ada);
+    let (server, liar, ada, program) = manager_behind_liar();
     let secret_program = create_program(&ada);
     let (shopper, key) = new_shopper(&server, &ada, &secret_program);
     let secret = submit(&shopper, &key, &secret_program, b"{\"clean\":\"no\"}", &[]);
@@ -405,9 +412,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// a key of its own under any unused invite.
 #[test]
 fn the_server_never_holds_an_invite_before_a_shopper_uses_it() {
-    let (server, liar) = server_behind_liar();
-    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
-    let program = create_program(&ada);
+    let (server, liar, ada, program) = manager_behind_liar();
     let registered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = registered.clone();
     liar.intercept(
@@ -453,9 +458,7 @@ fn the_server_never_holds_an_invite_before_a_shopper_uses_it() {
 /// the next test.)
 #[test]
 fn a_front_run_enrolment_leaves_the_shopper_refusing_loudly() {
-    let (server, liar) = server_behind_liar();
-    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
-    let program = create_program(&ada);
+    let (server, liar, ada, program) = manager_behind_liar();
     let text = ada.json(&["invite", "shopper", "--program", &program])["invite"]
         .as_str()
         .unwrap()
@@ -713,9 +716,7 @@ fn a_report_accepted_without_the_409_is_named_by_auditors() {
 /// is behind it.
 #[test]
 fn a_revoke_acknowledged_but_never_logged_is_not_called_done() {
-    let (server, liar) = server_behind_liar();
-    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
-    let program = create_program(&ada);
+    let (server, liar, ada, program) = manager_behind_liar();
     let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &program, &rita_id, &rita_fp);
 
@@ -953,9 +954,7 @@ fn an_invite_and_a_grant_by_a_removed_manager_are_named_by_auditors() {
 /// later commands see a server that stayed behind.
 #[test]
 fn a_grant_acknowledged_but_never_logged_is_not_called_done() {
-    let (server, liar) = server_behind_liar();
-    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
-    let program = create_program(&ada);
+    let (server, liar, ada, program) = manager_behind_liar();
     let (shopper, key) = new_shopper(&server, &ada, &program);
     submit(&shopper, &key, &program, b"{\"clean\":\"yes\"}", &[]);
     let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
@@ -997,9 +996,7 @@ fn a_change_proven_in_a_history_shown_only_to_the_manager_is_not_done() {
     use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
     use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
 
-    let (server, liar) = server_behind_liar();
-    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
-    let program = create_program(&ada);
+    let (server, liar, ada, program) = manager_behind_liar();
     let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &program, &rita_id, &rita_fp);
 
