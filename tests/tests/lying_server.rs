@@ -1051,3 +1051,107 @@ fn a_change_proven_in_a_history_shown_only_to_the_manager_is_not_done() {
         "{refused}"
     );
 }
+
+/// After a restore, the witness followed the handover to a checkpoint of
+/// the new log (and verified it keeps the old log's prefix). The server
+/// then shows the witness's log check another history of the new log:
+/// one entry after the restore rewritten, checkpoint signed with the new
+/// log key, leaves to match. The witness cosigns only a history that
+/// extends the checkpoint it followed to, so it refuses.
+#[test]
+fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
+    use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
+    use sealdrop_proto::log::entry::LogEntry;
+    use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
+
+    let liar = LyingProxy::bind();
+    let public = ["--public-url", liar.url.as_str()];
+    let mut server = Server::start_with(&public);
+    liar.forward_to(&server.url);
+    let (ada, _, _) = enrolled_via(&liar.url, "Ada", &server.first_token);
+    let program = create_program(&ada);
+    let (witness, _, _) = enrolled_via(&liar.url, "Witness", &operator_token(&server, "auditor"));
+    auditor_confirms(&witness, &ada, &program);
+    witness.json(&["audit", "witness"]);
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    assert!(
+        server
+            .operator_cmd(&["backup", "--out", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
+    server.restore_from_with(&backup, true, &public);
+    // An entry of the new log after what the restore kept.
+    create_program(&ada);
+
+    // The new log as the server holds it, and the same with that last
+    // entry rewritten, signed with the new log key.
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let mut leaves: Vec<Vec<u8>> = db
+        .prepare("SELECT entry FROM log_leaves ORDER BY idx")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(db);
+    let last = leaves.len() - 1;
+    leaves[last] = LogEntry::Disabled {
+        person: SecretIdentity::generate(&mut rng()).id(),
+        at: now(),
+    }
+    .leaf_data();
+    let mut tree = MerkleTree::new();
+    for leaf in &leaves {
+        tree.push(leaf_hash(leaf));
+    }
+    let seed: [u8; 32] = std::fs::read(server.data.join("log-key")).unwrap()[..32]
+        .try_into()
+        .unwrap();
+    let key = sealdrop_proto::keys::SigningSecret::from_seed(&seed);
+    let origin = Client::new(&server.url)
+        .unwrap()
+        .server_info()
+        .unwrap()
+        .log_origin;
+    let forged = SignedCheckpoint::sign(
+        Checkpoint::new(origin, leaves.len() as u64, tree.root()).unwrap(),
+        &key,
+    )
+    .to_text();
+    // The command's first two checkpoint requests (following the restore,
+    // then the home's kept checkpoint) are answered honestly; the log
+    // check after them sees the other history.
+    liar.on(
+        "GET",
+        |p| p == "/v1/log/checkpoint",
+        move |x, n| {
+            if n >= 2 {
+                x.body = forged.clone().into_bytes();
+            }
+        },
+    );
+    liar.on(
+        "GET",
+        |p| p.starts_with("/v1/log/leaves"),
+        move |x, _| {
+            let mut body: serde_json::Value = serde_json::from_slice(&x.body).unwrap();
+            let start = body["start"].as_u64().unwrap() as usize;
+            let served = body["leaves"].as_array().unwrap().len();
+            if (start..start + served).contains(&last) {
+                body["leaves"][last - start] =
+                    data_encoding::BASE64URL_NOPAD.encode(&leaves[last]).into();
+            }
+            x.body = serde_json::to_vec(&body).unwrap();
+        },
+    );
+    let out = witness.run(&["audit", "witness"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "cosigned: {said}");
+    assert!(
+        said.contains("not cosigned")
+            && said.contains("does not extend the checkpoint this home kept"),
+        "{said}"
+    );
+}

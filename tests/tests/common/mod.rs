@@ -116,6 +116,11 @@ impl Server {
     /// handover from the current one when `handover`) and serves it on the
     /// same address: what clients meet after a restore.
     pub fn restore_from(&mut self, backup: &Path, handover: bool) {
+        self.restore_from_with(backup, handover, &[]);
+    }
+
+    /// [`Server::restore_from`], serving again with `extra` flags.
+    pub fn restore_from_with(&mut self, backup: &Path, handover: bool, extra: &[&str]) {
         self.stop();
         let restored = self.data.with_file_name(format!(
             "restored-{}",
@@ -142,7 +147,7 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         self.data = restored;
-        self.restart();
+        self.restart_with(extra);
     }
 
     /// Starts it again on the same address and data.
