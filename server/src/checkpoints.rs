@@ -1,5 +1,6 @@
 //! The one place this server signs checkpoints, and the proofs it hands
-//! out with them.
+//! out with them. Every checkpoint carries the program heads root of its
+//! size (`sealdrop_proto::log::heads`) as its extension line.
 //!
 //! Every checkpoint is of the in-memory tree the store extends only by
 //! appending the leaves it reads back committed, so any two checkpoints
@@ -152,7 +153,8 @@ impl AppState {
             return Ok(c.clone());
         }
         let checkpoint = Checkpoint::new(self.log_origin.clone(), head.size, head.root)
-            .map_err(|_| ApiError::internal())?;
+            .map_err(|_| ApiError::internal())?
+            .with_heads(head.heads);
         let signed = Arc::new(Signed {
             head,
             note: SignedCheckpoint::sign(checkpoint, &self.log_key).to_text(),
@@ -199,8 +201,10 @@ impl AppState {
     /// deterministic.
     pub fn checkpoint_at(&self, size: u64) -> ApiResult<SignedCheckpoint> {
         let root = self.store.log_root_at(size)?;
+        let heads = self.store.log_heads_at(size)?.root();
         let checkpoint = Checkpoint::new(self.log_origin.clone(), size, root)
-            .map_err(|_| ApiError::internal())?;
+            .map_err(|_| ApiError::internal())?
+            .with_heads(heads);
         Ok(SignedCheckpoint::sign(checkpoint, &self.log_key))
     }
 }

@@ -65,6 +65,14 @@ fn every_role_against_every_endpoint() {
 
     let p = d.program.to_string();
     let r = sealed.report.report_id().to_string();
+    let note = d.shopper.client.log_checkpoint().unwrap();
+    let log_size: u64 = String::from_utf8(note)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let endpoints: Vec<(&str, String, Option<&str>, &[&str])> = vec![
         ("GET", "/healthz".into(), None, &CALLERS),
         ("GET", "/metrics".into(), None, &CALLERS),
@@ -120,6 +128,12 @@ fn every_role_against_every_endpoint() {
         (
             "GET",
             format!("/v1/programs/{p}/descriptors"),
+            None,
+            &["manager", "staff", "auditor", "shopper"],
+        ),
+        (
+            "GET",
+            format!("/v1/programs/{p}/head?size={log_size}"),
             None,
             &["manager", "staff", "auditor", "shopper"],
         ),

@@ -1,5 +1,6 @@
 //! Sending one queued report: sign in under the program's pseudonym,
-//! upload (whole, or resumably for large reports), re-wrap and resend on
+//! prove the program's current descriptor from the log (re-wrapping if it
+//! moved), upload (whole, or resumably for large reports), re-wrap and resend on
 //! `409 stale-list`, verify the acknowledgement and the log's proof that
 //! it records the report against the log key the invite pinned, keep the
 //! receipt, and only then leave the outbox.
@@ -11,7 +12,7 @@ use sealdrop_api::log::LogProof;
 use sealdrop_api::{B64, ErrorCode};
 use sealdrop_client::{Client, ClientError, Submitted, log_check};
 use sealdrop_proto::codec::Decode as _;
-use sealdrop_proto::descriptor::{DescriptorChain, SignedDescriptor};
+use sealdrop_proto::descriptor::{self, DescriptorChain, SignedDescriptor};
 use sealdrop_proto::log::entry::LogEntry;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ContentKey, SealedReport};
@@ -79,14 +80,14 @@ pub fn connect(program: &Program) -> Result<Client> {
 pub fn refresh_descriptor(client: &Client, program: &Program) -> Result<SignedDescriptor> {
     let pinned = program.descriptor()?;
     let held = pinned.unverified_body().version;
-    let mut chain = DescriptorChain::resume_trusted(pinned);
-    let all = client.descriptors(&chain.current().program_id)?;
+    let all = client.descriptors(&pinned.unverified_body().program_id)?;
     let latest = all.last().map_or(0, |d| d.unverified_body().version);
     if latest < held {
         bail!(
             "the server offers version {latest} of the program, older than version {held} you have seen: refusing (a rollback)"
         );
     }
+    let mut chain = DescriptorChain::resume_trusted(pinned);
     chain
         .accept(
             all.into_iter()
@@ -94,6 +95,118 @@ pub fn refresh_descriptor(client: &Client, program: &Program) -> Result<SignedDe
         )
         .context("the program's new descriptor does not chain from the one you trust")?;
     Ok(chain.current_signed().clone())
+}
+
+/// The program's current descriptor as the log says it, and the
+/// checkpoint that says so (to keep as the newest seen).
+pub struct Current {
+    pub descriptor: SignedDescriptor,
+    pub checkpoint: String,
+}
+
+/// What the log says is the program's current descriptor, checked before
+/// sealing and before each send, so that no envelope goes to a recipient
+/// list the shopper has not seen proven current: the server's checkpoint
+/// (under the pinned log key, extending the one this home kept) commits to
+/// every program's newest descriptor, and the server proves this
+/// program's. A newer head is followed along the chain from the pinned
+/// version (the server must show it); an older one, or another descriptor
+/// under the pinned version, is refused.
+///
+/// A failure other than not reaching the server is [`Distrusted`]: the
+/// server showed something the shopper must not rely on.
+pub fn current_descriptor(client: &Client, program: &Program) -> Result<Current> {
+    prove_current(client, program).map_err(|e| {
+        let unreachable = e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<ClientError>(),
+                Some(ClientError::Transport(_))
+            )
+        });
+        if unreachable {
+            e
+        } else {
+            anyhow::Error::new(Distrusted(format!("{e:#}")))
+        }
+    })
+}
+
+/// The server showed this shopper something it must not rely on (a log
+/// that is not the one it saw, a head it cannot follow): nothing is sent,
+/// and `sync` exits non-zero.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Distrusted(pub String);
+
+fn prove_current(client: &Client, program: &Program) -> Result<Current> {
+    let key = program.log_key()?;
+    let note = client.log_checkpoint()?;
+    let checkpoint = log_check::checkpoint(&note, &program.log_origin, &key)
+        .context("the server's log checkpoint is refused")?;
+    if let Some(kept) = &program.log_checkpoint {
+        let kept = log_check::checkpoint(kept.as_bytes(), &program.log_origin, &key).context(
+            "the log checkpoint kept in your home does not verify: your home is damaged",
+        )?;
+        let proof = if kept.size() <= checkpoint.size() {
+            client.log_consistency(kept.size(), checkpoint.size())?
+        } else {
+            Vec::new()
+        };
+        log_check::extends(&kept, &checkpoint, &proof)
+            .context("the server's log is not the one you saw before (tell your manager: the server may be dishonest)")?;
+    }
+    let pinned = program.descriptor()?;
+    let held = pinned.unverified_body().version;
+    let id = pinned.unverified_body().program_id;
+    let head = client
+        .program_head(&id, checkpoint.size())
+        .context("the server will not prove which version of the program is current")?;
+    let head = log_check::head(&checkpoint, &id, &head)?;
+    if head.version < held {
+        bail!(
+            "the log says version {} of the program is current, older than version {held} you have seen: the server rolled the program back (tell your manager: the server may be dishonest)",
+            head.version
+        );
+    }
+    let all = client.descriptors(&id)?;
+    let version = |d: &SignedDescriptor| d.unverified_body().version;
+    let latest = all.last().map_or(0, version);
+    if latest < held {
+        bail!(
+            "the server offers version {latest} of the program, older than version {held} you have seen: refusing (a rollback)"
+        );
+    }
+    if latest < head.version {
+        bail!(
+            "the log says version {} of the program is current, but the server does not show it: it may be hiding a change of who may read your reports (tell your manager: the server may be dishonest)",
+            head.version
+        );
+    }
+    // Up to the head: the version there must be the one the log names.
+    let mut chain = DescriptorChain::resume_trusted(pinned);
+    chain
+        .accept(
+            all.iter()
+                .filter(|d| version(d) > held && version(d) <= head.version)
+                .cloned(),
+        )
+        .context("the program's new descriptor does not chain from the one you trust")?;
+    if descriptor::hash_of(chain.current_signed()) != head.descriptor {
+        bail!(
+            "the log's version {} of the program is not the one the server shows you: it shows two histories (tell your manager: the server may be dishonest)",
+            head.version
+        );
+    }
+    // Versions after the checkpoint: changes logged since, signed along
+    // the chain by the program's managers.
+    chain
+        .accept(all.into_iter().filter(|d| version(d) > head.version))
+        .context("the program's new descriptor does not chain from the one you trust")?;
+    let descriptor = chain.current_signed().clone();
+    Ok(Current {
+        descriptor,
+        checkpoint: String::from_utf8(note).context("the checkpoint is not UTF-8")?,
+    })
 }
 
 fn stream_lengths(sealed: &SealedReport) -> Vec<u64> {
@@ -192,6 +305,18 @@ fn try_send(
                 entry.program
             )
         })?;
+    // Never an envelope for a list not proven current: follow the log's
+    // head first, and seal again if it moved past the sealed version.
+    let current = current_descriptor(client, &program)?;
+    if let Some(p) = un.state.programs.get_mut(&entry.program) {
+        p.descriptor = B64::of(&current.descriptor);
+        p.log_checkpoint = Some(current.checkpoint.clone());
+    }
+    home.save(un)?;
+    let sealed = entry.sealed()?;
+    if sealed.header.descriptor_version < current.descriptor.unverified_body().version {
+        rewrap(home, un, entry, &program, &sealed, &current.descriptor)?;
+    }
     let mut rewraps = 0;
     let submitted = loop {
         let sealed = entry.sealed()?;
@@ -211,25 +336,7 @@ fn try_send(
                         entry.offered_to_removed.push(id);
                     }
                 }
-                let key: [u8; 32] = entry
-                    .content_key
-                    .expose()
-                    .try_into()
-                    .context("a queued report's content key is damaged")?;
-                let rewrapped = sealed
-                    .rewrap(
-                        &ContentKey::from_bytes(key),
-                        &program.pseudonym()?,
-                        newer.unverified_body(),
-                        &mut rand_core::UnwrapErr(getrandom::SysRng),
-                    )
-                    .context("cannot re-wrap the report for the program's new recipients")?;
-                entry.sealed = B64::of(&rewrapped);
-                outbox::save(home, &un.vault, entry)?;
-                if let Some(p) = un.state.programs.get_mut(&entry.program) {
-                    p.descriptor = B64::of(&newer);
-                }
-                home.save(un)?;
+                rewrap(home, un, entry, &program, &sealed, &newer)?;
             }
             Err(e) => return Err(explain(e)),
         }
@@ -276,6 +383,37 @@ fn try_send(
     )?;
     outbox::keep_sent(home, &un.vault, entry)?;
     Ok(receipt)
+}
+
+/// Seals the queued report again for `newer`'s recipients (same content
+/// key and ciphertext), keeps it in the outbox, and pins `newer`.
+fn rewrap(
+    home: &Home,
+    un: &mut Unlocked,
+    entry: &mut Queued,
+    program: &Program,
+    sealed: &SealedReport,
+    newer: &SignedDescriptor,
+) -> Result<()> {
+    let key: [u8; 32] = entry
+        .content_key
+        .expose()
+        .try_into()
+        .context("a queued report's content key is damaged")?;
+    let rewrapped = sealed
+        .rewrap(
+            &ContentKey::from_bytes(key),
+            &program.pseudonym()?,
+            newer.unverified_body(),
+            &mut rand_core::UnwrapErr(getrandom::SysRng),
+        )
+        .context("cannot re-wrap the report for the program's new recipients")?;
+    entry.sealed = B64::of(&rewrapped);
+    outbox::save(home, &un.vault, entry)?;
+    if let Some(p) = un.state.programs.get_mut(&entry.program) {
+        p.descriptor = B64::of(newer);
+    }
+    home.save(un)
 }
 
 /// A server refusal in plain words, with what to do.

@@ -255,14 +255,19 @@ fn witnesses_catch_a_server_showing_another_history() {
             .any(|(w, r)| w == "log" && r.contains("do not vouch")),
         "{f:?}"
     );
-    // The shopper's receipt is refused too: the witness does not vouch.
+    // The shopper refuses the program (its home kept a checkpoint this
+    // log does not extend), and each receipt: the witness does not vouch.
     let (ok, v) = receipts(&trust);
     assert!(!ok, "{v}");
+    let failures = v["failures"].as_array().unwrap();
     assert!(
-        v["failures"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("do not vouch"),
+        failures[0]["reason"].as_str().unwrap().contains("forked"),
+        "{v}"
+    );
+    assert!(
+        failures[1..]
+            .iter()
+            .all(|f| f["reason"].as_str().unwrap().contains("do not vouch")),
         "{v}"
     );
     // Nor does the reviewer decrypt anything from the rebuilt log: her

@@ -709,6 +709,129 @@ fn a_report_accepted_without_the_409_is_named_by_auditors() {
     }
 }
 
+/// The server hides a revocation: its listing stops at the version before
+/// it, and it takes uploads sealed to that version without a 409. The log
+/// still holds the revocation's leaf, and every checkpoint commits to each
+/// program's newest descriptor: the shopper's CLI is shown a head it cannot
+/// follow, sends nothing, and says why with a non-zero exit. Once the
+/// server shows the version, the report goes out without the revoked key.
+#[test]
+fn a_revocation_the_server_hides_reaches_no_shopper_upload() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
+    let sam = enrolled_shopper(&ada, &program);
+    let visit = filled(&sam, "visit.json", &example_answers());
+    let queued = sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
+    assert_eq!(queued["status"], "queued");
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+
+    let v3 = hide_version(&mut server, &program, 3);
+    let refused = sam.fails(&["sync"]);
+    assert!(refused.contains("does not show it"), "{refused}");
+    let db_path = server.data.join("sealdrop.db");
+    let stored = || -> i64 {
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(stored(), 0, "an upload sealed to the revoked reader");
+
+    put_back_version(&mut server, &program, 3, &v3);
+    let synced = sam.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    assert_eq!(synced["offered_to_removed"], serde_json::json!([]));
+    assert_eq!(stored(), 1);
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
+    assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 1);
+}
+
+/// A descriptor change that lands between the shopper's proof of the
+/// program's head and its upload: the race `409 stale-list` is kept for,
+/// played by a server that shows an old checkpoint (from before Rita's
+/// revocation) and hides the new version from its first two listings.
+/// The upload is sealed to the old list; the server answers 409, the
+/// shopper seals again without Rita and is told that the refused upload
+/// was offered to a since-removed reader. (Once the listing shows the new
+/// version, the old checkpoint itself is refused: see
+/// `a_stale_checkpoint_behind_a_newer_listing_is_refused` below.)
+#[test]
+fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
+    let (server, liar, ada, program) = manager_behind_liar();
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
+    let sam = enrolled_shopper(&ada, &program);
+    let visit = filled(&sam, "visit.json", &example_answers());
+    sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
+    let before = ada.json(&["audit", "checkpoint"])["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+
+    liar.intercept(
+        "GET",
+        |p| p == "/v1/log/checkpoint",
+        move |_| Some((200, before.clone().into_bytes())),
+    );
+    liar.on("GET", is_descriptors, |x, n| {
+        if n < 2 {
+            let body: DescriptorChainBody = serde_json::from_slice(&x.body).unwrap();
+            let shown: Vec<SignedDescriptor> = body
+                .versions
+                .iter()
+                .map(|b| b.decode().unwrap())
+                .filter(|d: &SignedDescriptor| d.unverified_body().version < 3)
+                .collect();
+            x.body = chain_body(&shown);
+        }
+    });
+    let synced = sam.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    let sent = synced["sent"][0].as_str().unwrap();
+    assert_eq!(
+        synced["offered_to_removed"],
+        serde_json::json!([{"report": sent, "readers": [rita_id]}]),
+        "{synced}"
+    );
+    liar.honest();
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
+}
+
+/// A server that shows an old checkpoint while its listing shows the
+/// newer version: the shopper follows the listing's signed chain, and the
+/// next proof, at a checkpoint older than the version it now holds, is a
+/// rollback. Nothing is sent, and `sync` exits non-zero.
+#[test]
+fn a_stale_checkpoint_behind_a_newer_listing_is_refused() {
+    let (server, liar, ada, program) = manager_behind_liar();
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    grant(&ada, &program, &rita_id, &rita_fp);
+    let sam = enrolled_shopper(&ada, &program);
+    let visit = filled(&sam, "visit.json", &example_answers());
+    sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
+    let before = ada.json(&["audit", "checkpoint"])["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    liar.intercept(
+        "GET",
+        |p| p == "/v1/log/checkpoint",
+        move |_| Some((200, before.clone().into_bytes())),
+    );
+    let refused = sam.fails(&["sync"]);
+    assert!(refused.contains("rolled the program back"), "{refused}");
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let stored: i64 = db
+        .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0);
+}
+
 /// A revoke the server acknowledges and never applies or logs: it answers
 /// "done" without forwarding. The manager's CLI calls the change done only
 /// once the server proves its log records it, so it fails loudly; the new
@@ -1103,8 +1226,10 @@ fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
     }
     .leaf_data();
     let mut tree = MerkleTree::new();
+    let mut heads = sealdrop_proto::log::heads::HeadsMap::new();
     for leaf in &leaves {
         tree.push(leaf_hash(leaf));
+        heads.apply(&LogEntry::from_leaf_data(leaf).unwrap());
     }
     let seed: [u8; 32] = std::fs::read(server.data.join("log-key")).unwrap()[..32]
         .try_into()
@@ -1116,7 +1241,9 @@ fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
         .unwrap()
         .log_origin;
     let forged = SignedCheckpoint::sign(
-        Checkpoint::new(origin, leaves.len() as u64, tree.root()).unwrap(),
+        Checkpoint::new(origin, leaves.len() as u64, tree.root())
+            .unwrap()
+            .with_heads(heads.root()),
         &key,
     )
     .to_text();
@@ -1152,6 +1279,92 @@ fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
     assert!(
         said.contains("not cosigned")
             && said.contains("does not extend the checkpoint this home kept"),
+        "{said}"
+    );
+}
+
+/// The server signs, with its own log key, a checkpoint of its true tree
+/// whose heads line leaves out a revocation: it names the version before
+/// as current, so that a shopper who trusted it would still seal to the
+/// revoked reader. Auditors recompute the heads from the leaves and name
+/// it, after a clean audit and fresh; a witness refuses to cosign it.
+#[test]
+fn a_checkpoint_naming_an_old_recipient_list_is_named_and_never_cosigned() {
+    use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
+    use sealdrop_proto::log::entry::LogEntry;
+    use sealdrop_proto::log::heads::HeadsMap;
+    use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
+
+    let (server, liar, ada, program) = manager_behind_liar();
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    grant(&ada, &program, &rita_id, &rita_fp);
+    let auditor_via_liar = |name: &str| {
+        let (auditor, _, _) = enrolled_via(&liar.url, name, &operator_token(&server, "auditor"));
+        auditor_confirms(&auditor, &ada, &program);
+        auditor
+    };
+    let audited = auditor_via_liar("Auditor");
+    let (clean, _) = audit(&audited);
+    assert!(clean.is_empty(), "{clean:?}");
+    let fresh = auditor_via_liar("Fresh");
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+
+    // The true tree; heads as if the revocation's descriptor leaf set none.
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let leaves: Vec<Vec<u8>> = db
+        .prepare("SELECT entry FROM log_leaves ORDER BY idx")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(db);
+    let mut tree = MerkleTree::new();
+    let (mut true_heads, mut old_heads) = (HeadsMap::new(), HeadsMap::new());
+    for leaf in &leaves {
+        tree.push(leaf_hash(leaf));
+        let entry = LogEntry::from_leaf_data(leaf).unwrap();
+        true_heads.apply(&entry);
+        if !matches!(entry, LogEntry::Descriptor { version: 3, .. }) {
+            old_heads.apply(&entry);
+        }
+    }
+    assert_ne!(true_heads.root(), old_heads.root());
+    let seed: [u8; 32] = std::fs::read(server.data.join("log-key")).unwrap()[..32]
+        .try_into()
+        .unwrap();
+    let key = sealdrop_proto::keys::SigningSecret::from_seed(&seed);
+    let origin = Client::new(&server.url)
+        .unwrap()
+        .server_info()
+        .unwrap()
+        .log_origin;
+    let forged = SignedCheckpoint::sign(
+        Checkpoint::new(origin, leaves.len() as u64, tree.root())
+            .unwrap()
+            .with_heads(old_heads.root()),
+        &key,
+    )
+    .to_text();
+    liar.intercept(
+        "GET",
+        |p| p == "/v1/log/checkpoint",
+        move |_| Some((200, forged.clone().into_bytes())),
+    );
+
+    for who in [&audited, &fresh] {
+        let (failures, _) = audit(who);
+        assert!(
+            failures.iter().any(|(item, why)| item == "log heads"
+                && why.contains("not the newest its entries record")),
+            "{failures:?}"
+        );
+    }
+    let out = audited.run(&["audit", "witness"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "cosigned: {said}");
+    assert!(
+        said.contains("not cosigned") && said.contains("log heads"),
         "{said}"
     );
 }

@@ -69,6 +69,30 @@ pub struct ProofBody {
     pub path: Vec<B64>,
 }
 
+/// `GET /v1/programs/{program}/head` parameters: the size of the
+/// checkpoint whose heads line the proof is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct HeadQuery {
+    pub size: u64,
+}
+
+/// A program's head (its newest descriptor among the checkpoint's leaves)
+/// and its inclusion proof in the heads tree the checkpoint's
+/// `sealdrop-heads` line commits to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HeadBody {
+    pub version: u64,
+    /// The descriptor's hash (`descriptor::hash_of`).
+    pub descriptor: B64,
+    /// The head's position among the programs, by ascending program ID.
+    pub index: u64,
+    /// How many programs have a head.
+    pub count: u64,
+    pub path: Vec<B64>,
+}
+
 /// `POST /v1/log/cosignatures`: a checkpoint note the server signed, with
 /// the caller's cosignature line added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -732,6 +732,19 @@ impl Client {
         )
     }
 
+    /// `program`'s head at the checkpoint of `size` leaves and its proof
+    /// in that checkpoint's heads tree, unverified: check it with
+    /// `log_check::head`.
+    pub fn program_head(&self, program: &ProgramId, size: u64) -> Result<log::HeadBody> {
+        let path = r::fill(r::PROGRAM_HEAD, &[&program.to_string()]);
+        let body: log::HeadBody = self.get(&format!("{path}?size={size}"))?;
+        // A heads tree of 2^64 programs has a 64-hash path.
+        if body.path.len() > 64 {
+            return Err(ClientError::BadAnswer("the head proof is too long".into()));
+        }
+        Ok(body)
+    }
+
     /// The audit path of leaf `index` in the tree of `size` leaves.
     pub fn log_inclusion(&self, index: u64, size: u64) -> Result<Vec<[u8; 32]>> {
         let body: log::ProofBody =

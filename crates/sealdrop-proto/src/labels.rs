@@ -40,6 +40,8 @@ pub const HASH_DELETION_RECORD: &[u8] = b"sealdrop/v1/hash/deletion-record\0";
 
 // The log's leaf data (hashed by RFC 9162 as SHA-256(0x00 ‖ label ‖ entry)).
 pub const LOG_LEAF: &[u8] = b"sealdrop/v1/log/leaf\0";
+// A program head's leaf in the heads tree (crate::log::heads).
+pub const HEADS_LEAF: &[u8] = b"sealdrop/v1/log/program-head\0";
 
 // Key derivation (HKDF-SHA256 info strings) and HPKE info.
 pub const KDF_KEY_COMMITMENT: &[u8] = b"sealdrop/v1/kdf/key-commitment\0";
@@ -73,6 +75,7 @@ pub const ALL: &[(&str, &[u8])] = &[
     ("HASH_GRANT_RECORD", HASH_GRANT_RECORD),
     ("HASH_DELETION_RECORD", HASH_DELETION_RECORD),
     ("LOG_LEAF", LOG_LEAF),
+    ("HEADS_LEAF", HEADS_LEAF),
     ("KDF_KEY_COMMITMENT", KDF_KEY_COMMITMENT),
     ("KDF_STREAM_KEY", KDF_STREAM_KEY),
     ("HPKE_ENVELOPE_INFO", HPKE_ENVELOPE_INFO),

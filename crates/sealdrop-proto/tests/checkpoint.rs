@@ -465,7 +465,7 @@ fn oversized_notes_are_refused() {
 #[test]
 fn validly_signed_malformed_bodies_are_refused() {
     let root = BASE64.encode(&root8());
-    let cases: [(String, CheckpointError); 10] = [
+    let cases: [(String, CheckpointError); 13] = [
         (
             format!("{ORIGIN}\n007\n{root}\n"),
             CheckpointError::InvalidSize,
@@ -497,6 +497,18 @@ fn validly_signed_malformed_bodies_are_refused() {
         (
             format!("{ORIGIN}\n8\n{root}\nextension\n"),
             CheckpointError::ExtensionLines,
+        ),
+        (
+            format!("{ORIGIN}\n8\n{root}\nsealdrop-heads {root}\nextension\n"),
+            CheckpointError::ExtensionLines,
+        ),
+        (
+            format!("{ORIGIN}\n8\n{root}\nsealdrop-heads {}\n", &root[..43]),
+            CheckpointError::InvalidRoot,
+        ),
+        (
+            format!("{ORIGIN}\n8\n{root}\nsealdrop-heads  {root}\n"),
+            CheckpointError::InvalidRoot,
         ),
         (
             format!("{ORIGIN}\n8\n"),

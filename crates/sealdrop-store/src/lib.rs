@@ -39,6 +39,9 @@ pub trait Store: Send + Sync {
     fn log_leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The root of the tree of `size` leaves (a size the log has had).
     fn log_root_at(&self, size: u64) -> Result<Digest, StoreError>;
+    /// Every program's head (its last descriptor leaf) among the first
+    /// `size` leaves: what the checkpoint of that size commits to.
+    fn log_heads_at(&self, size: u64) -> Result<sealdrop_proto::log::heads::HeadsMap, StoreError>;
     /// Keeps a witness's verified cosignature of the checkpoint of `size`.
     fn put_cosignature(
         &self,

@@ -2,10 +2,12 @@
 //! origin a client pinned. The only checks this crate makes: every caller
 //! of a log proof needs the same ones, in the same order.
 
-use sealdrop_api::log::LogProof;
+use sealdrop_api::log::{HeadBody, LogProof};
+use sealdrop_proto::ids::ProgramId;
 use sealdrop_proto::log::InclusionProof;
 use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
 use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::heads::{Head, HeadProof};
 use sealdrop_proto::log::merkle::verify_consistency;
 use thiserror::Error;
 
@@ -31,6 +33,12 @@ pub enum LogCheckError {
     RolledBack { old: u64, new: u64 },
     #[error("the server's proof is malformed: {0}")]
     Malformed(String),
+    #[error(
+        "the log's checkpoint does not commit to the programs' current descriptors (no sealdrop-heads line)"
+    )]
+    NoHeads,
+    #[error("the log does not prove which descriptor of the program is current: {0}")]
+    Head(#[from] sealdrop_proto::log::heads::HeadsError),
 }
 
 /// A verified checkpoint note.
@@ -85,6 +93,34 @@ pub fn extends(old: &Checkpoint, new: &Checkpoint, path: &[[u8; 32]]) -> Result<
             new: new.size(),
         }
     })
+}
+
+/// `program`'s head (its current descriptor version and hash) under the
+/// heads line of `checkpoint`, a checkpoint the caller verified, by the
+/// server's proof `body`.
+pub fn head(
+    checkpoint: &Checkpoint,
+    program: &ProgramId,
+    body: &HeadBody,
+) -> Result<Head, LogCheckError> {
+    let root = checkpoint.heads().map_err(|_| LogCheckError::NoHeads)?;
+    let descriptor: [u8; 32] = body
+        .descriptor
+        .0
+        .as_slice()
+        .try_into()
+        .map_err(|_| LogCheckError::Malformed("a descriptor hash is not 32 bytes".into()))?;
+    let proof = HeadProof {
+        head: Head {
+            program: *program,
+            version: body.version,
+            descriptor,
+        },
+        index: body.index,
+        count: body.count,
+        path: digests(&body.path)?,
+    };
+    Ok(proof.verify(program, root)?)
 }
 
 /// The hashes of a proof path, each exactly 32 bytes.

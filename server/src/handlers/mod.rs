@@ -55,6 +55,9 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::PROGRAM_DESCRIPTORS, || {
         web::get().to(programs::descriptors)
     }),
+    (Method::GET, r::PROGRAM_HEAD, || {
+        web::get().to(programs::head)
+    }),
     (Method::PUT, r::PROGRAM_QUESTIONNAIRE, || {
         web::put().to(programs::put_questionnaire)
     }),

@@ -228,6 +228,41 @@ pub async fn descriptors(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/programs/{program}/head", tag = "programs",
+    params(("program" = String, Path, description = "program ID"), sealdrop_api::log::HeadQuery),
+    responses((status = 200, body = sealdrop_api::log::HeadBody), (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn head(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<sealdrop_api::log::HeadQuery>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(READERS)?.clone();
+    let id = parse_program(&path)?;
+    let size = query.into_inner().size;
+    let proof = blocking(&state, move |s| {
+        visible_program(s, &who, &id)?;
+        if size == 0 || size > s.checkpoint_covering(0)?.head.size {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                "The log has no checkpoint of that size; ask for the latest checkpoint first.",
+            ));
+        }
+        s.store
+            .log_heads_at(size)?
+            .prove(&id)
+            .ok_or_else(|| ApiError::not_found("program head at that size"))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(sealdrop_api::log::HeadBody {
+        version: proof.head.version,
+        descriptor: B64(proof.head.descriptor.to_vec()),
+        index: proof.index,
+        count: proof.count,
+        path: proof.path.iter().map(|h| B64(h.to_vec())).collect(),
+    }))
+}
+
 /// Checks that `next` is the successor of the program's current descriptor,
 /// signed by one of its managers, adding only enabled people of the
 /// organisation, and names who it removes.

@@ -140,7 +140,14 @@ pub fn send_queued(ctx: &Ctx, un: &mut crate::home::Unlocked) -> Result<SyncOutc
         {
             match send::send(&ctx.home, un, client.as_ref(), &mut q) {
                 Ok(r) => sent.push(r),
-                Err(e) => failed.push((q.report.clone(), format!("{e:#}"))),
+                Err(e) => {
+                    if e.downcast_ref::<send::Distrusted>().is_some()
+                        && !refused.iter().any(|(p, _)| *p == program)
+                    {
+                        refused.push((program.clone(), format!("{e:#}")));
+                    }
+                    failed.push((q.report.clone(), format!("{e:#}")));
+                }
             }
         }
     }
@@ -215,6 +222,12 @@ pub fn sync(ctx: &Ctx) -> Result<()> {
     if lost > 0 {
         bail!(
             "a restore of the server lost {lost} of your report(s); they went back in your outbox (see above: sent again, or still queued)"
+        );
+    }
+    if !refused.is_empty() {
+        bail!(
+            "nothing was sent for {} program(s) whose server could not show what you need to trust it (see the warnings above); those reports stay in your outbox",
+            refused.len()
         );
     }
     Ok(())

@@ -424,7 +424,8 @@ pub fn refresh(
         eprintln!("warning: {}", followed.describe());
     }
     let program = un.state.enrolled(program_id)?;
-    let newest = send::refresh_descriptor(client, &program)?;
+    let current = send::current_descriptor(client, &program)?;
+    let newest = current.descriptor;
     let body = newest.unverified_body();
     let held = program
         .questionnaire
@@ -441,6 +442,7 @@ pub fn refresh(
     }
     updated.name = body.name.clone();
     updated.descriptor = B64::of(&newest);
+    updated.log_checkpoint = Some(current.checkpoint);
     un.state.programs.insert(program_id.to_owned(), updated);
     ctx.home.save(un)
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 mod shopper;
 #[allow(unused_imports)]
-pub use shopper::{Shopper, enrolled_shopper};
+pub use shopper::{Shopper, enrolled_shopper, example_answers, filled};
 
 use rand_core::UnwrapErr;
 use sealdrop_client::Client;

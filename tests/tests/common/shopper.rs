@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use super::{Staff, bin};
+use super::{Staff, bin, example_report};
 
 /// Someone using the `shopper` CLI, with their own home.
 pub struct Shopper {
@@ -94,4 +94,22 @@ pub fn enrolled_shopper(manager: &Staff, program: &str) -> Shopper {
     let enrolled = sam.json(&["enroll", &invite]);
     assert_eq!(enrolled["program"], program);
     sam
+}
+
+/// A report file from `shopper new`, with `answers` filled in.
+pub fn filled(sam: &Shopper, name: &str, answers: &Value) -> PathBuf {
+    let path = sam.path(name);
+    sam.json(&["new", "--out", path.to_str().unwrap()]);
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for (k, v) in answers.as_object().unwrap() {
+        assert!(doc["answers"].get(k).is_some(), "no question {k}");
+        doc["answers"][k] = v.clone();
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path
+}
+
+/// The example questionnaire's answers (`example_report`), as JSON.
+pub fn example_answers() -> Value {
+    serde_json::from_slice(&example_report()).unwrap()
 }

@@ -20,6 +20,7 @@ use sealdrop_client::{Client, log_check};
 use sealdrop_proto::codec::{Decode as _, Encode as _};
 use sealdrop_proto::log::checkpoint::Checkpoint;
 use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::heads::{Head, HeadsMap};
 use sealdrop_proto::log::merkle::{CompactRange, Digest, leaf_hash, verify_consistency};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,27 @@ pub struct AuditMemory {
     /// asks for `--full`).
     #[serde(default)]
     pub reading: Option<super::audit_memory::ReadingMemory>,
+    /// Each program's head (descriptor version and hash) at that
+    /// checkpoint, from which the next run recomputes the heads line of
+    /// the next checkpoint (absent in a memory from before heads: the next
+    /// run then asks for `--full`).
+    #[serde(default)]
+    pub heads: Option<BTreeMap<String, (u64, B64)>>,
+}
+
+impl AuditMemory {
+    /// The heads kept, or `None` if absent or damaged.
+    fn heads(&self) -> Option<HeadsMap> {
+        let mut map = HeadsMap::new();
+        for (program, (version, descriptor)) in self.heads.as_ref()? {
+            map.set(Head {
+                program: program.parse().ok()?,
+                version: *version,
+                descriptor: descriptor.0.as_slice().try_into().ok()?,
+            });
+        }
+        Some(map)
+    }
 }
 
 /// The log as this run verified it.
@@ -65,6 +87,8 @@ pub struct LogView {
     /// The leaves read this run, decoded, with their indices.
     pub entries: Vec<(u64, LogEntry)>,
     pub compact: CompactRange,
+    /// Every program's head at the checkpoint, recomputed from the leaves.
+    pub heads: HeadsMap,
 }
 
 impl LogView {
@@ -77,6 +101,17 @@ impl LogView {
             versions: BTreeMap::new(),
             shoppers: Vec::new(),
             reading: None,
+            heads: Some(
+                self.heads
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.program.to_string(),
+                            (h.version, B64(h.descriptor.to_vec())),
+                        )
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -108,6 +143,7 @@ pub fn read(
 
     // The history must extend the one verified last time.
     let mut base = CompactRange::new();
+    let mut heads = HeadsMap::new();
     if let Some(memory) = memory {
         let seen = log_check::checkpoint(memory.checkpoint.as_bytes(), origin, log_key).context(
             "the checkpoint kept from your last audit does not verify; your home is damaged",
@@ -145,6 +181,9 @@ pub fn read(
                 .ok_or_else(|| {
                     anyhow!("the audit state kept in your home is damaged; run `sealdrop audit verify --full`")
                 })?;
+            heads = memory.heads().ok_or_else(|| {
+                anyhow!("the audit state kept in your home predates the log's program heads; run `sealdrop audit verify --full` once")
+            })?;
         }
     }
 
@@ -181,7 +220,10 @@ pub fn read(
             compact.push(h);
             hashes.push(h);
             match LogEntry::from_leaf_data(data) {
-                Ok(entry) => entries.push((index, entry)),
+                Ok(entry) => {
+                    heads.apply(&entry);
+                    entries.push((index, entry));
+                }
                 Err(e) => {
                     undecodable.get_or_insert((index, e));
                 }
@@ -209,13 +251,34 @@ pub fn read(
             format!("malformed, though the checkpoint covers it: {e}"),
         )));
     }
+    if let Some(failure) = check_heads(&checkpoint, &heads) {
+        return Ok(Err(failure));
+    }
     Ok(Ok(LogView {
         checkpoint,
         note,
         start,
         entries,
         compact,
+        heads,
     }))
+}
+
+/// The checkpoint's heads line must be the root of the heads its leaves
+/// set: shoppers rely on it to learn which recipient list is current.
+fn check_heads(checkpoint: &Checkpoint, heads: &HeadsMap) -> Option<Failure> {
+    let failure = |why: String| Some(("log heads".to_owned(), why));
+    match checkpoint.heads() {
+        Err(_) => failure(format!(
+            "the checkpoint of {} entries does not commit to the programs' current descriptors (it has no sealdrop-heads line); shoppers cannot learn from it who may read new reports",
+            checkpoint.size()
+        )),
+        Ok(root) if *root != heads.root() => failure(format!(
+            "the checkpoint of {} entries commits to program descriptors that are not the newest its entries record: the server is telling shoppers an outdated or false recipient list is current",
+            checkpoint.size()
+        )),
+        Ok(_) => None,
+    }
 }
 
 /// The first leaf from `base.size()` on whose served bytes the checkpoint

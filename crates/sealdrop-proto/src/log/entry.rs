@@ -149,6 +149,13 @@ impl LogEntry {
         Self::from_bytes(body)
     }
 
+    /// True when `data` may be a `descriptor` leaf: its kind byte says so.
+    /// A cheap filter before [`LogEntry::from_leaf_data`] for readers that
+    /// only want descriptor leaves.
+    pub fn may_be_descriptor_leaf(data: &[u8]) -> bool {
+        data.get(labels::LOG_LEAF.len() + 2) == Some(&3)
+    }
+
     /// The leaf's RFC 9162 hash.
     pub fn leaf_hash(&self) -> Digest {
         super::merkle::leaf_hash(&self.leaf_data())
@@ -446,6 +453,10 @@ mod tests {
             assert!(data.starts_with(labels::LOG_LEAF));
             assert_eq!(LogEntry::from_leaf_data(&data).unwrap(), entry);
             assert!(hashes.insert(entry.leaf_hash()), "{entry:?}");
+            assert_eq!(
+                LogEntry::may_be_descriptor_leaf(&data),
+                matches!(entry, LogEntry::Descriptor { .. })
+            );
         }
     }
 

@@ -30,7 +30,7 @@
 //!
 //! **Never confused with a checkpoint.** The old key signs checkpoint bodies
 //! and handover texts under the same key name (the old origin) and key ID.
-//! A checkpoint body has exactly three lines and its first line is an
+//! A checkpoint body has three or four lines and its first line is an
 //! origin, which holds no space; a handover's first line is
 //! [`HANDOVER_HEADER`], which does, and it has at least eight lines. A
 //! cosigned message starts with `cosignature/v1`. Labelled messages hold a
@@ -136,6 +136,9 @@ impl Handover {
         new_origin: &str,
         new_key: [u8; 32],
     ) -> Result<Self, HandoverError> {
+        // The quote is the tree (origin, size, root); the old log's heads
+        // line, if any, says nothing about the handover.
+        let old = old.without_heads();
         let restored = Checkpoint::new(old.origin(), restored_size, restored_root)?;
         // Checks the origin's rules (length, key name).
         let new_origin = Checkpoint::new(new_origin, 0, Digest::default())?

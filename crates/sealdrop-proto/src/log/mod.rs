@@ -8,6 +8,8 @@
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` bodies, signed as C2SP
 //!   `signed-note`s by the log key, and C2SP `tlog-cosignature` witness
 //!   cosignatures.
+//! - [`heads`]: each program's newest descriptor, as the Merkle root a
+//!   checkpoint's extension line carries, and the proof of one head.
 //!
 //! Pure like the rest of the crate: no I/O, no clock (times are arguments),
 //! no randomness.
@@ -15,6 +17,7 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod handover;
+pub mod heads;
 pub mod merkle;
 
 use checkpoint::Checkpoint;

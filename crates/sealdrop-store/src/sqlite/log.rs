@@ -13,6 +13,7 @@ use std::sync::{Mutex, RwLock};
 
 use rusqlite::{Connection, params};
 use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::heads::{Head, HeadsMap};
 use sealdrop_proto::log::merkle::{Digest, MerkleTree, leaf_hash};
 
 use super::{to_i64, to_u64};
@@ -91,19 +92,84 @@ pub(super) fn newest_cosignatures(
     .map_err(Into::into)
 }
 
-/// A tree head: the size and root of the log at some point.
+/// A tree head: the size and root of the log at some point, and the root
+/// of its program heads (`sealdrop_proto::log::heads`) at that size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeHead {
     pub size: u64,
     pub root: Digest,
+    pub heads: Digest,
 }
 
-/// The in-memory Merkle tree over the stored leaves.
+/// The in-memory Merkle tree over the stored leaves, and the program heads
+/// they set.
 #[derive(Debug, Default)]
 pub(crate) struct LogTree {
-    tree: RwLock<MerkleTree>,
+    state: RwLock<Logged>,
     /// One thread extends the tree at a time.
     extending: Mutex<()>,
+}
+
+/// The tree and the heads, under one lock so that a head's size, root
+/// and heads root always belong together.
+#[derive(Debug, Default)]
+struct Logged {
+    tree: MerkleTree,
+    heads: HeadsLog,
+}
+
+/// Every `descriptor` leaf, in log order, and the heads they add up to.
+#[derive(Debug)]
+struct HeadsLog {
+    changes: Vec<(u64, Head)>,
+    current: HeadsMap,
+    root: Digest,
+}
+
+impl Default for HeadsLog {
+    fn default() -> Self {
+        let current = HeadsMap::new();
+        Self {
+            changes: Vec::new(),
+            root: current.root(),
+            current,
+        }
+    }
+}
+
+impl HeadsLog {
+    /// Takes note of leaf `index` if it is a descriptor leaf. A leaf that
+    /// does not decode sets no head (auditors name it).
+    fn push(&mut self, index: u64, data: &[u8]) {
+        if !LogEntry::may_be_descriptor_leaf(data) {
+            return;
+        }
+        if let Ok(LogEntry::Descriptor {
+            program,
+            version,
+            descriptor,
+            ..
+        }) = LogEntry::from_leaf_data(data)
+        {
+            let head = Head {
+                program,
+                version,
+                descriptor,
+            };
+            self.changes.push((index, head));
+            self.current.set(head);
+            self.root = self.current.root();
+        }
+    }
+
+    /// The heads of the first `size` leaves.
+    fn at(&self, size: u64) -> HeadsMap {
+        let mut map = HeadsMap::new();
+        for (_, head) in self.changes.iter().take_while(|(i, _)| *i < size) {
+            map.set(*head);
+        }
+        map
+    }
 }
 
 const EXTEND_BATCH: u64 = 10_000;
@@ -126,58 +192,75 @@ impl LogTree {
                 break;
             }
             let end = stored.min(have + EXTEND_BATCH);
-            let hashes: Vec<Digest> = leaves(c, have, end)?
-                .iter()
-                .map(|data| leaf_hash(data))
-                .collect();
-            let mut tree = self.tree.write().map_err(|_| poisoned())?;
-            for h in hashes {
-                tree.push(h);
+            let leaves = leaves(c, have, end)?;
+            let hashes: Vec<Digest> = leaves.iter().map(|data| leaf_hash(data)).collect();
+            let mut state = self.state.write().map_err(|_| poisoned())?;
+            for (i, (h, data)) in hashes.into_iter().zip(&leaves).enumerate() {
+                state.heads.push(have + i as u64, data);
+                state.tree.push(h);
             }
         }
         self.head()
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        Ok(self.tree.read().map_err(|_| poisoned())?.len())
+        Ok(self.state.read().map_err(|_| poisoned())?.tree.len())
     }
 
     fn head_if_at_least(&self, size: u64) -> Result<Option<TreeHead>, StoreError> {
-        let tree = self.tree.read().map_err(|_| poisoned())?;
-        Ok((tree.len() >= size).then(|| TreeHead {
-            size: tree.len(),
-            root: tree.root(),
+        let state = self.state.read().map_err(|_| poisoned())?;
+        Ok((state.tree.len() >= size).then(|| TreeHead {
+            size: state.tree.len(),
+            root: state.tree.root(),
+            heads: state.heads.root,
         }))
     }
 
     pub(crate) fn head(&self) -> Result<TreeHead, StoreError> {
-        let tree = self.tree.read().map_err(|_| poisoned())?;
+        let state = self.state.read().map_err(|_| poisoned())?;
         Ok(TreeHead {
-            size: tree.len(),
-            root: tree.root(),
+            size: state.tree.len(),
+            root: state.tree.root(),
+            heads: state.heads.root,
         })
     }
 
     pub(crate) fn root_at(&self, size: u64) -> Result<Digest, StoreError> {
-        self.tree
+        self.state
             .read()
             .map_err(|_| poisoned())?
+            .tree
             .root_at(size)
             .map_err(|_| StoreError::Invalid("the log has no such size"))
     }
 
+    /// The program heads of the first `size` leaves.
+    pub(crate) fn heads_at(&self, size: u64) -> Result<HeadsMap, StoreError> {
+        let state = self.state.read().map_err(|_| poisoned())?;
+        if size > state.tree.len() {
+            return Err(StoreError::Invalid("the log has no such size"));
+        }
+        Ok(if size == state.tree.len() {
+            state.heads.current.clone()
+        } else {
+            state.heads.at(size)
+        })
+    }
+
     pub(crate) fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, StoreError> {
-        self.tree
+        self.state
             .read()
             .map_err(|_| poisoned())?
+            .tree
             .inclusion_proof(index, size)
             .map_err(|_| StoreError::Invalid("no such leaf in a tree of that size"))
     }
 
     pub(crate) fn consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError> {
-        self.tree
+        self.state
             .read()
             .map_err(|_| poisoned())?
+            .tree
             .consistency_proof(old, new)
             .map_err(|_| StoreError::Invalid("the log has no such pair of sizes"))
     }

@@ -28,6 +28,7 @@ use sealdrop_proto::ids::{PersonId, ProgramId, ReportId};
 use crate::model::*;
 use crate::{Store, StoredReport};
 pub use log::TreeHead;
+use sealdrop_proto::log::heads::HeadsMap;
 use sealdrop_proto::log::merkle::Digest;
 use writer::Writer;
 
@@ -173,6 +174,11 @@ impl Store for SqliteStore {
     fn log_root_at(&self, size: u64) -> Result<Digest, StoreError> {
         self.log_reaching(size)?;
         self.log.root_at(size)
+    }
+
+    fn log_heads_at(&self, size: u64) -> Result<HeadsMap, StoreError> {
+        self.log_reaching(size)?;
+        self.log.heads_at(size)
     }
 
     fn put_cosignature(

@@ -4,7 +4,8 @@
 //! monitors can check sealdrop's log.
 //!
 //! ```text
-//! body      = origin "\n" size "\n" base64(root) "\n"           (tlog-checkpoint, no extension lines)
+//! body      = origin "\n" size "\n" base64(root) "\n"           (tlog-checkpoint)
+//!             [ "sealdrop-heads " base64(heads_root) "\n" ]      (its one extension line, crate::log::heads)
 //! note      = body "\n" 1*signature_line                          (signed-note)
 //! signature_line = "— " key_name " " base64(key_id[4] ‖ signature) "\n"
 //! log key ID     = SHA-256(key_name ‖ 0x0A ‖ 0x01 ‖ ed25519_pk[32])[:4]
@@ -26,8 +27,8 @@
 //! `'\n'`, as signed-note requires. So no byte string is both a labelled
 //! message and a note text, and no signature over one verifies as a
 //! signature over the other. Likewise a cosigned message (five lines, the
-//! second `time …`) is never a checkpoint body (three lines, the second
-//! decimal digits only).
+//! second `time …`) is never a checkpoint body (three or four lines, the
+//! second decimal digits only).
 //!
 //! [`tlog-checkpoint`]: https://c2sp.org/tlog-checkpoint
 //! [`signed-note`]: https://c2sp.org/signed-note
@@ -72,8 +73,10 @@ pub enum CheckpointError {
     InvalidOrigin(&'static str),
     #[error("the checkpoint body is malformed: {0}")]
     MalformedBody(&'static str),
-    #[error("the checkpoint has extension lines, which sealdrop does not accept")]
+    #[error("the checkpoint has extension lines other than one sealdrop-heads line")]
     ExtensionLines,
+    #[error("the checkpoint carries no sealdrop-heads line, which this check needs")]
+    NoHeads,
     #[error("the tree size is not a canonical decimal u64")]
     InvalidSize,
     #[error("the root hash is not the canonical base64 of 32 bytes")]
@@ -105,7 +108,16 @@ pub struct Checkpoint {
     origin: String,
     size: u64,
     root: Digest,
+    /// The root of the program heads at this size (`crate::log::heads`),
+    /// as the body's one extension line. sealdrop's log always writes it;
+    /// a checkpoint without it is still a valid C2SP checkpoint (the
+    /// synthetic ones a handover quotes), and whoever needs the heads
+    /// refuses it ([`Checkpoint::heads`]).
+    heads: Option<Digest>,
 }
+
+/// The prefix of the extension line that carries the heads root.
+pub const HEADS_LINE_PREFIX: &str = "sealdrop-heads ";
 
 impl Checkpoint {
     /// Checks the origin: non-empty, at most [`MAX_ORIGIN_LEN`] bytes, and
@@ -120,7 +132,32 @@ impl Checkpoint {
     ) -> Result<Self, CheckpointError> {
         let origin = origin.into();
         check_origin(&origin)?;
-        Ok(Self { origin, size, root })
+        Ok(Self {
+            origin,
+            size,
+            root,
+            heads: None,
+        })
+    }
+
+    /// The same checkpoint, committing to `heads` (the program heads root
+    /// at its size) in its extension line.
+    pub fn with_heads(mut self, heads: Digest) -> Self {
+        self.heads = Some(heads);
+        self
+    }
+
+    /// The same checkpoint without its extension line: the three lines a
+    /// handover quotes.
+    pub fn without_heads(mut self) -> Self {
+        self.heads = None;
+        self
+    }
+
+    /// The program heads root this checkpoint commits to; refused when it
+    /// carries none.
+    pub fn heads(&self) -> Result<&Digest, CheckpointError> {
+        self.heads.as_ref().ok_or(CheckpointError::NoHeads)
     }
 
     pub fn origin(&self) -> &str {
@@ -136,26 +173,40 @@ impl Checkpoint {
     }
 
     /// The note body: `origin \n size \n base64(root) \n`, the size in
-    /// decimal without leading zeros, the root in standard padded base64.
-    /// The exact bytes the log signs.
+    /// decimal without leading zeros, the root in standard padded base64,
+    /// then the heads line when there is one. The exact bytes the log
+    /// signs.
     pub fn body(&self) -> String {
-        format!(
+        let mut body = format!(
             "{}\n{}\n{}\n",
             self.origin,
             self.size,
             BASE64.encode(&self.root)
-        )
+        );
+        if let Some(heads) = &self.heads {
+            body.push_str(HEADS_LINE_PREFIX);
+            body.push_str(&BASE64.encode(heads));
+            body.push('\n');
+        }
+        body
     }
 
-    /// Parses a body strictly: exactly three non-empty lines, each ending
-    /// in `'\n'`; a valid origin; a decimal size without leading zeros
+    /// Same origin, size and root; the heads line is not compared (a
+    /// handover quotes a checkpoint without it).
+    pub fn same_tree(&self, other: &Checkpoint) -> bool {
+        self.origin == other.origin && self.size == other.size && self.root == other.root
+    }
+
+    /// Parses a body strictly: three non-empty lines, each ending in
+    /// `'\n'`; a valid origin; a decimal size without leading zeros
     /// (`"0"` alone for the empty tree) that fits a u64; the root as the
-    /// canonical padded base64 of exactly 32 bytes.
+    /// canonical padded base64 of exactly 32 bytes; then at most one
+    /// extension line, `sealdrop-heads ` and the canonical base64 of 32
+    /// bytes.
     ///
-    /// Extension lines are refused: sealdrop's log never writes them, they
-    /// are not auditable (the spec advises against them), and refusing them
-    /// keeps one body per (origin, size, root), so `parse_body(t).body() == t`
-    /// for every accepted `t`.
+    /// Any other extension line is refused: sealdrop's log writes none,
+    /// and refusing them keeps `parse_body(t).body() == t` for every
+    /// accepted `t`.
     pub fn parse_body(text: &str) -> Result<Self, CheckpointError> {
         let Some(lines) = text.strip_suffix('\n') else {
             return Err(CheckpointError::MalformedBody(
@@ -169,6 +220,15 @@ impl Checkpoint {
                 "the body must have three lines",
             ));
         };
+        let heads = match lines.next() {
+            None => None,
+            Some(line) => {
+                let heads = line
+                    .strip_prefix(HEADS_LINE_PREFIX)
+                    .ok_or(CheckpointError::ExtensionLines)?;
+                Some(parse_root(heads)?)
+            }
+        };
         if lines.next().is_some() {
             return Err(CheckpointError::ExtensionLines);
         }
@@ -179,6 +239,7 @@ impl Checkpoint {
             origin: origin.to_owned(),
             size,
             root,
+            heads,
         };
         // Implied by the checks above; kept as the definition of canonical.
         if checkpoint.body() != text {
