@@ -10,10 +10,12 @@ use std::io::{Read as _, Seek as _, SeekFrom};
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealdrop_api::log::LogProof;
 use sealdrop_api::{B64, ErrorCode};
+use sealdrop_client::witnesses::Trusted;
 use sealdrop_client::{Client, ClientError, Submitted, log_check};
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::{self, DescriptorChain, SignedDescriptor};
 use sealdrop_proto::log::entry::LogEntry;
+use sealdrop_proto::log::heads::Head;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ContentKey, SealedReport};
 use sealdrop_proto::signed::Signed;
@@ -75,28 +77,6 @@ pub fn connect(program: &Program) -> Result<Client> {
     Ok(client)
 }
 
-/// The program's newest descriptor, verified as a successor of the one
-/// pinned; refuses an older version (a rollback) or a fork.
-pub fn refresh_descriptor(client: &Client, program: &Program) -> Result<SignedDescriptor> {
-    let pinned = program.descriptor()?;
-    let held = pinned.unverified_body().version;
-    let all = client.descriptors(&pinned.unverified_body().program_id)?;
-    let latest = all.last().map_or(0, |d| d.unverified_body().version);
-    if latest < held {
-        bail!(
-            "the server offers version {latest} of the program, older than version {held} you have seen: refusing (a rollback)"
-        );
-    }
-    let mut chain = DescriptorChain::resume_trusted(pinned);
-    chain
-        .accept(
-            all.into_iter()
-                .filter(|d| d.unverified_body().version > held),
-        )
-        .context("the program's new descriptor does not chain from the one you trust")?;
-    Ok(chain.current_signed().clone())
-}
-
 /// The program's current descriptor as the log says it, and the
 /// checkpoint that says so (to keep as the newest seen).
 pub struct Current {
@@ -154,14 +134,36 @@ fn prove_current(client: &Client, program: &Program) -> Result<Current> {
         };
         log_check::extends(&kept, &checkpoint, &proof)
             .context("the server's log is not the one you saw before (tell your manager: the server may be dishonest)")?;
+        // One size, one body: the log signed two statements of which
+        // programs' lists are current at the same point of its history.
+        if kept.size() == checkpoint.size() && kept != checkpoint {
+            bail!(
+                "the server signed two different checkpoints of {} entries: it tells people different things about who may read (tell your manager: the server may be dishonest)",
+                kept.size()
+            );
+        }
     }
     let pinned = program.descriptor()?;
     let held = pinned.unverified_body().version;
     let id = pinned.unverified_body().program_id;
-    let head = client
-        .program_head(&id, checkpoint.size())
-        .context("the server will not prove which version of the program is current")?;
-    let head = log_check::head(&checkpoint, &id, &head)?;
+    let prove_at = |c: &sealdrop_proto::log::checkpoint::Checkpoint| -> Result<Head> {
+        let body = client
+            .program_head(&id, c.size())
+            .context("the server will not prove which version of the program is current")?;
+        Ok(log_check::head(c, &id, &body)?)
+    };
+    let mut head = prove_at(&checkpoint)?;
+    // The program's witnesses recomputed the heads line of what they
+    // cosigned: the newest head any of them vouches for counts, so a
+    // server cannot show an old list past their last run. (Their
+    // checkpoints must be fresh and extended by the server's current one.)
+    let trusted = Trusted::of_program(pinned.unverified_body())?;
+    for witnessed in trusted.vouching(client, &key, &program.log_origin, &checkpoint)? {
+        let theirs = prove_at(&witnessed)?;
+        if theirs.version > head.version {
+            head = theirs;
+        }
+    }
     if head.version < held {
         bail!(
             "the log says version {} of the program is current, older than version {held} you have seen: the server rolled the program back (tell your manager: the server may be dishonest)",
@@ -324,7 +326,22 @@ fn try_send(
             Ok(s) => break (s, sealed),
             Err(e) if e.code() == Some(ErrorCode::StaleList) && rewraps < MAX_REWRAPS => {
                 rewraps += 1;
-                let newer = refresh_descriptor(client, &program)?;
+                // The same proof as before the upload, from what the home
+                // pins now: a 409 never moves the shopper to a list the
+                // log does not show, nor back to one it left.
+                let pinned = un.state.enrolled(&entry.program)?;
+                let newer = current_descriptor(client, &pinned)?;
+                if let Some(p) = un.state.programs.get_mut(&entry.program) {
+                    p.log_checkpoint = Some(newer.checkpoint.clone());
+                }
+                let newer = newer.descriptor;
+                if newer.unverified_body().version <= sealed.header.descriptor_version {
+                    return Err(Distrusted(format!(
+                        "the server refused the report as sealed for an outdated version {} of the program, but proves no newer one (tell your manager: the server may be dishonest)",
+                        sealed.header.descriptor_version
+                    ))
+                    .into());
+                }
                 // The upload the server refused was sealed to these
                 // readers; any the new version dropped were offered a
                 // report after their removal (the server held it).
@@ -345,15 +362,20 @@ fn try_send(
     let ack_bytes = submitted.receipt.acknowledgement;
     let ack = Signed::<Acknowledgement>::from_bytes(&ack_bytes.0)
         .context("the server's acknowledgement is malformed")?;
-    let body = ack
-        .verify_by_key(&program.log_key()?)
-        .map_err(|_| anyhow!("the acknowledgement is not signed by the server key your invite pinned; the report stays queued"))?;
+    let distrusted = |why: &str| anyhow::Error::new(Distrusted(why.to_owned()));
+    let body = ack.verify_by_key(&program.log_key()?).map_err(|_| {
+        distrusted("the acknowledgement is not signed by the server key your invite pinned; the report stays queued")
+    })?;
     let record_hash = sealed.hash();
     if body.sealed_report != record_hash || body.report_id != sealed.report_id() {
-        bail!("the acknowledgement names another report; the report stays queued");
+        return Err(distrusted(
+            "the acknowledgement names another report; the report stays queued",
+        ));
     }
     let proof = submitted.receipt.log.ok_or_else(|| {
-        anyhow!("the server sent no proof that its log records the report; the report stays queued")
+        distrusted(
+            "the server sent no proof that its log records the report; the report stays queued",
+        )
     })?;
     let accepted = LogEntry::Accepted {
         program: body.program_id,
@@ -362,7 +384,7 @@ fn try_send(
         received_at: body.received_at,
     };
     log_check::included(&proof, &accepted, &program.log_origin, &program.log_key()?)
-        .context("the report stays queued")?;
+        .map_err(|e| distrusted(&format!("{e}; the report stays queued")))?;
     let receipt = Receipt {
         program: entry.program.clone(),
         report: entry.report.clone(),

@@ -1368,3 +1368,118 @@ fn a_checkpoint_naming_an_old_recipient_list_is_named_and_never_cosigned() {
         "{said}"
     );
 }
+
+/// The same old checkpoint and hidden version as in
+/// `a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told`,
+/// for a program whose descriptor names a witness that cosigned after the
+/// revocation: the witness's checkpoint is newer than the one the server
+/// shows, so it does not vouch, and the shopper sends nothing at all. With
+/// the server honest again, the report goes out without the revoked key.
+#[test]
+fn with_a_witness_an_old_checkpoint_gets_no_upload() {
+    let (server, liar, ada, program) = manager_behind_liar();
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
+    let witness = new_auditor(&server, &ada, &program);
+    let cosigned = witness.json(&["audit", "witness"]);
+    let spec = format!(
+        "{}={}",
+        cosigned["witness"].as_str().unwrap(),
+        cosigned["key"].as_str().unwrap()
+    );
+    let named = ada.json(&["program", "witnesses", &program, "--witness", &spec]);
+    assert_eq!(named["threshold"], 1);
+    let shown = ada.json(&["program", "show", &program]);
+    assert_eq!(shown["witnesses"].as_array().unwrap().len(), 1, "{shown}");
+
+    let sam = enrolled_shopper(&ada, &program);
+    assert_eq!(sam.json(&["programs"])[0]["witnesses"], 1);
+    let visit = filled(&sam, "visit.json", &example_answers());
+    sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
+    let before = ada.json(&["audit", "checkpoint"])["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    witness.json(&["audit", "witness"]);
+
+    liar.intercept(
+        "GET",
+        |p| p == "/v1/log/checkpoint",
+        move |_| Some((200, before.clone().into_bytes())),
+    );
+    liar.on("GET", is_descriptors, |x, _| {
+        let body: DescriptorChainBody = serde_json::from_slice(&x.body).unwrap();
+        let shown: Vec<SignedDescriptor> = body
+            .versions
+            .iter()
+            .map(|b| b.decode().unwrap())
+            .filter(|d: &SignedDescriptor| d.unverified_body().version < 4)
+            .collect();
+        x.body = chain_body(&shown);
+    });
+    let refused = sam.fails(&["sync"]);
+    assert!(refused.contains("do not vouch"), "{refused}");
+    let db_path = server.data.join("sealdrop.db");
+    let stored = || -> i64 {
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(stored(), 0, "an upload sealed to the revoked reader");
+
+    liar.honest();
+    let synced = sam.json(&["sync"]);
+    assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
+    assert_eq!(synced["offered_to_removed"], serde_json::json!([]));
+    assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
+}
+
+/// A fake `409 stale-list` after the shopper proved the revocation and
+/// sealed without Rita, with a listing that stops before the revocation:
+/// the shopper never moves back to the list it left (which would seal to
+/// Rita again). It refuses, sends nothing more, and `sync` exits non-zero.
+#[test]
+fn a_fake_409_never_moves_a_shopper_back_to_an_old_list() {
+    let (server, liar, ada, program) = manager_behind_liar();
+    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    grant(&ada, &program, &rita_id, &rita_fp);
+    let sam = enrolled_shopper(&ada, &program);
+    let visit = filled(&sam, "visit.json", &example_answers());
+    sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
+    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+
+    let mut uploads = 0;
+    liar.intercept(
+        "POST",
+        |p| p == "/v1/reports",
+        move |_| {
+            uploads += 1;
+            let body = serde_json::json!({"error": "stale-list", "message": "The recipient list changed."});
+            (uploads == 1).then(|| (409, serde_json::to_vec(&body).unwrap()))
+        },
+    );
+    // The listing stops before the revocation from the third request on:
+    // after the shopper's two proofs, for the 409.
+    liar.on("GET", is_descriptors, |x, n| {
+        if n >= 2 {
+            let body: DescriptorChainBody = serde_json::from_slice(&x.body).unwrap();
+            let shown: Vec<SignedDescriptor> = body
+                .versions
+                .iter()
+                .map(|b| b.decode().unwrap())
+                .filter(|d: &SignedDescriptor| d.unverified_body().version < 3)
+                .collect();
+            x.body = chain_body(&shown);
+        }
+    });
+    let refused = sam.fails(&["sync"]);
+    assert!(refused.contains("rollback"), "{refused}");
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    let stored: i64 = db
+        .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0, "an upload sealed to the revoked reader");
+    assert_eq!(sam.json(&["programs"])[0]["version"], 3);
+}

@@ -198,6 +198,31 @@ pub enum ProgramCommand {
     /// A new retention period, in days.
     #[command(after_help = "Example:\n  sealdrop program set-retention sdp… 180")]
     SetRetention { program: String, days: u32 },
+    /// Name the witnesses the program's shoppers, reviewers and auditors
+    /// require: auditors who run `sealdrop audit witness` (it prints the
+    /// NAME=KEY to give here). With witnesses, a shopper sends only after
+    /// enough of them recently cosigned the log that says who may read; a
+    /// program without them cannot detect a server that shows a shopper an
+    /// old list for one upload.
+    #[command(
+        after_help = "Examples:\n  sealdrop program witnesses sdp… --witness sealdrop-witness/sd…=KEY --threshold 1\n  sealdrop program witnesses sdp… --none"
+    )]
+    Witnesses {
+        program: String,
+        /// A witness as NAME=KEY; repeat for each.
+        #[arg(
+            long = "witness",
+            value_name = "NAME=KEY",
+            required_unless_present = "none"
+        )]
+        witnesses: Vec<String>,
+        /// How many of them must vouch (default: all).
+        #[arg(long)]
+        threshold: Option<u8>,
+        /// Remove every witness.
+        #[arg(long, conflicts_with_all = ["witnesses", "threshold"])]
+        none: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

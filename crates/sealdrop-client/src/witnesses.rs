@@ -92,6 +92,27 @@ impl Trusted {
         })
     }
 
+    /// The witnesses a program's descriptor names, and its threshold; the
+    /// default age limit.
+    pub fn of_program(
+        descriptor: &sealdrop_proto::descriptor::ProgramDescriptor,
+    ) -> Result<Self, WitnessError> {
+        let mut witnesses = Vec::new();
+        for w in &descriptor.witnesses {
+            witnesses.push(
+                Witness::new(&w.name, &w.key).map_err(|e| WitnessError::Key {
+                    name: w.name.clone(),
+                    why: e.to_string(),
+                })?,
+            );
+        }
+        Ok(Self {
+            witnesses,
+            need: usize::from(descriptor.witness_threshold),
+            max_age: DEFAULT_MAX_AGE_SECS,
+        })
+    }
+
     /// Cosignatures older than `seconds` no longer count: their witness
     /// has gone quiet.
     pub fn with_max_age(mut self, seconds: u64) -> Self {
@@ -120,7 +141,34 @@ impl Trusted {
         if self.is_empty() {
             return Ok(current.size());
         }
-        let mut sizes: Vec<u64> = Vec::new();
+        let mut sizes: Vec<u64> = self
+            .vouching(client, log_key, origin, current)?
+            .iter()
+            .map(Checkpoint::size)
+            .collect();
+        // `need` of them each cosigned at least this much.
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(sizes
+            .get(self.need.saturating_sub(1))
+            .copied()
+            .unwrap_or_default())
+    }
+
+    /// The checkpoints (each witness's newest, fresh, extended by
+    /// `current`) of the witnesses that vouch, at least `need` of them;
+    /// empty when none is required. Each carries the heads line its
+    /// witness recomputed.
+    pub fn vouching(
+        &self,
+        client: &Client,
+        log_key: &[u8; 32],
+        origin: &str,
+        current: &Checkpoint,
+    ) -> Result<Vec<Checkpoint>, WitnessError> {
+        if self.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut checkpoints: Vec<Checkpoint> = Vec::new();
         let notes = client.log_checkpoints_cosigned().map_err(|e| {
             WitnessError::NotVouched(format!("the server offers no cosigned checkpoints: {e}"))
         })?;
@@ -177,16 +225,11 @@ impl Trusted {
                     continue;
                 }
                 vouching.push(w);
-                sizes.push(witnessed.size());
+                checkpoints.push(witnessed.clone());
             }
         }
         if vouching.len() >= self.need {
-            // `need` of them each cosigned at least this much.
-            sizes.sort_unstable_by(|a, b| b.cmp(a));
-            return Ok(sizes
-                .get(self.need.saturating_sub(1))
-                .copied()
-                .unwrap_or_default());
+            return Ok(checkpoints);
         }
         let mut why = format!(
             "the witnesses you trust do not vouch for this log: {} of the {} you require cosigned a checkpoint it extends; the server may be showing you a history they never saw",
@@ -235,7 +278,8 @@ fn extends_now(
     log_check::extends(witnessed, current, &proof).map_err(|e| e.to_string())
 }
 
-fn parse(spec: &str) -> Result<Witness, WitnessError> {
+/// One `NAME=KEY` spec (a base64 Ed25519 key), checked.
+pub fn parse(spec: &str) -> Result<Witness, WitnessError> {
     let (name, key) = spec
         .split_once('=')
         .ok_or_else(|| WitnessError::Spec(spec.to_owned()))?;

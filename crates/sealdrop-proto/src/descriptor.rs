@@ -2,11 +2,13 @@
 //! one version hands authority to the next.
 //!
 //! ```text
-//! descriptor = u16 format (=1) ‖ program_id[16] ‖ u64 version ‖ option<digest> previous
+//! descriptor = u16 format (=2) ‖ program_id[16] ‖ u64 version ‖ option<digest> previous
 //!            ‖ string<200> name ‖ list<identity, 16> managers ‖ digest questionnaire
 //!            ‖ u32 questionnaire_version ‖ u32 retention_days
 //!            ‖ list<identity, 1024> recipients ‖ u64 issued_at
+//!            ‖ list<witness, 16> witnesses ‖ u8 witness_threshold
 //! identity   = ed25519_pk[32] ‖ x25519_pk[32]         (sets sorted by person ID)
+//! witness    = string<256> key_name ‖ ed25519_pk[32]  (sorted by key, unique keys)
 //! hash(d)    = SHA-256("sealdrop/v1/hash/program-descriptor\0" ‖ body(d))
 //! ```
 //!
@@ -29,7 +31,20 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_MANAGERS: usize = 16;
 pub const MAX_RECIPIENTS: usize = 1024;
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
-const FORMAT: u16 = 1;
+pub const MAX_WITNESSES: usize = 16;
+/// Format 2 added the witnesses; format 1 is refused (no deployment
+/// predates it).
+const FORMAT: u16 = 2;
+
+/// A witness the program's clients require: the key name it cosigns
+/// under (C2SP signed-note) and its Ed25519 key. sealdrop's witnesses are
+/// auditors running `audit witness`, whose key also stands for "I
+/// recomputed the checkpoint's heads line" (docs/PROTOCOL.md §14.13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramWitness {
+    pub name: String,
+    pub key: [u8; 32],
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramDescriptor {
@@ -46,6 +61,11 @@ pub struct ProgramDescriptor {
     /// Whose keys every report of this version is sealed to. Sorted by ID.
     pub recipients: Vec<PublicIdentity>,
     pub issued_at: u64,
+    /// The witnesses whose cosignatures shoppers, reviewers and auditors
+    /// require by default, sorted by key; empty for a program without.
+    pub witnesses: Vec<ProgramWitness>,
+    /// How many of them must vouch: 0 exactly when there are none.
+    pub witness_threshold: u8,
 }
 
 pub type SignedDescriptor = Signed<ProgramDescriptor>;
@@ -107,6 +127,8 @@ impl ProgramDescriptor {
             retention_days,
             recipients: vec![creator],
             issued_at,
+            witnesses: Vec::new(),
+            witness_threshold: 0,
         };
         d.validate()?;
         Ok(d)
@@ -142,6 +164,14 @@ impl ProgramDescriptor {
 
     pub fn remove_recipient(&mut self, id: &PersonId) {
         self.recipients.retain(|r| r.id() != *id);
+    }
+
+    /// Replaces the witnesses and threshold (validated when signed).
+    pub fn set_witnesses(&mut self, mut witnesses: Vec<ProgramWitness>, threshold: u8) {
+        witnesses.sort_by_key(|w| w.key);
+        witnesses.dedup_by(|a, b| a.key == b.key);
+        self.witnesses = witnesses;
+        self.witness_threshold = threshold;
     }
 
     pub fn is_manager(&self, id: &PersonId) -> bool {
@@ -191,6 +221,27 @@ impl ProgramDescriptor {
         if sorted.is_err() {
             return invalid("managers/recipients", "must be sorted by ID and unique");
         }
+        if self.witnesses.len() > MAX_WITNESSES {
+            return invalid("witnesses", "at most 16 witnesses");
+        }
+        if !self.witnesses.windows(2).all(|w| w[0].key < w[1].key) {
+            return invalid("witnesses", "must be sorted by key and unique");
+        }
+        for w in &self.witnesses {
+            if !crate::log::checkpoint::is_valid_key_name(&w.name) {
+                return invalid("witnesses", "a witness name is not a valid key name");
+            }
+            if crate::keys::parse_verifying_key(&w.key).is_err() {
+                return invalid("witnesses", "a witness key is not a valid Ed25519 key");
+            }
+        }
+        let threshold = usize::from(self.witness_threshold);
+        if threshold > self.witnesses.len() || (threshold == 0) != self.witnesses.is_empty() {
+            return invalid(
+                "witness_threshold",
+                "must be 1 to the number of witnesses, and 0 without witnesses",
+            );
+        }
         Ok(())
     }
 }
@@ -218,7 +269,11 @@ impl Encode for ProgramDescriptor {
             .list(&self.recipients, |e, r| {
                 e.value(r);
             })
-            .u64(self.issued_at);
+            .u64(self.issued_at)
+            .list(&self.witnesses, |e, w| {
+                e.str(&w.name).raw(&w.key);
+            })
+            .u8(self.witness_threshold);
     }
 }
 
@@ -236,6 +291,20 @@ impl Decode for ProgramDescriptor {
             retention_days: d.u32("retention days")?,
             recipients: d.list("recipients", MAX_RECIPIENTS, 64, Decoder::value)?,
             issued_at: d.u64("issued at")?,
+            witnesses: d.list(
+                "witnesses",
+                MAX_WITNESSES,
+                4 + 32,
+                |d| -> Result<ProgramWitness, DecodeError> {
+                    Ok(ProgramWitness {
+                        name: d
+                            .str("witness name", crate::log::checkpoint::MAX_KEY_NAME_LEN)?
+                            .to_owned(),
+                        key: d.array("witness key")?,
+                    })
+                },
+            )?,
+            witness_threshold: d.u8("witness threshold")?,
         };
         check_strictly_sorted(&descriptor.managers, "managers", PublicIdentity::id)?;
         check_strictly_sorted(&descriptor.recipients, "recipients", PublicIdentity::id)?;

@@ -113,6 +113,16 @@ fn cast(seed: &str) -> Cast {
     .unwrap();
     let mut next = ProgramDescriptor::successor(&v1, T0 + 60);
     next.add_recipient(reviewer.public());
+    // The witness of docs/PROTOCOL.md §14.9's cosignature known answer.
+    next.set_witnesses(
+        vec![sealdrop_proto::descriptor::ProgramWitness {
+            name: "witness.example.org/w1".into(),
+            key: SigningSecret::from_seed(&[9; 32])
+                .verifying_key()
+                .to_bytes(),
+        }],
+        1,
+    );
     let v2 = next.sign(&manager).unwrap();
     Cast {
         rng,
@@ -205,7 +215,7 @@ fn generate() -> Vec<Vector> {
     let c = cast(seed);
     out.push(Vector {
         name: "program-descriptor",
-        tests: "a chain of signed<descriptor> v1 (genesis) and v2 (adds a recipient), signed by the manager; v2's hash and the descriptor fingerprint read out to confirm it",
+        tests: "a chain of signed<descriptor> v1 (genesis) and v2 (adds a recipient and a witness, threshold 1), signed by the manager; v2's hash and the descriptor fingerprint read out to confirm it",
         expect: "valid",
         seed,
         fields: vec![

@@ -153,16 +153,20 @@ pub fn programs(ctx: &Ctx) -> Result<()> {
         .iter()
         .filter(|(_, p)| p.enrolled_at > 0)
         .map(|(id, p)| {
-            let version = p
+            let (version, witnesses) = p
                 .descriptor()
-                .map(|d| d.unverified_body().version)
-                .unwrap_or(0);
+                .map(|d| {
+                    let d = d.unverified_body();
+                    (d.version, (d.witness_threshold, d.witnesses.len()))
+                })
+                .unwrap_or((0, (0, 0)));
             (
                 id.clone(),
                 p.name.clone(),
                 p.pseudonym_id.clone(),
                 version,
                 p.server.clone(),
+                witnesses,
             )
         })
         .collect();
@@ -172,8 +176,13 @@ pub fn programs(ctx: &Ctx) -> Result<()> {
                 return "You are in no program yet; run `shopper enroll INVITE`.".into();
             }
             list.iter()
-                .map(|(id, name, me, v, server)| {
-                    format!("{id}  \"{name}\"  version {v}  as {me}  at {server}")
+                .map(|(id, name, me, v, server, (need, of))| {
+                    let witnessed = if *of == 0 {
+                        "no witnesses".to_owned()
+                    } else {
+                        format!("{need} of {of} witnesses")
+                    };
+                    format!("{id}  \"{name}\"  version {v}  as {me}  at {server}  {witnessed}")
                 })
                 .collect::<Vec<_>>()
                 .join("\n")
@@ -181,8 +190,9 @@ pub fn programs(ctx: &Ctx) -> Result<()> {
         || {
             json!(
                 list.iter()
-                    .map(|(id, name, me, v, server)| json!({
-                        "program": id, "name": name, "pseudonym": me, "version": v, "server": server
+                    .map(|(id, name, me, v, server, (need, of))| json!({
+                        "program": id, "name": name, "pseudonym": me, "version": v, "server": server,
+                        "witnesses": of, "witness_threshold": need
                     }))
                     .collect::<Vec<_>>()
             )

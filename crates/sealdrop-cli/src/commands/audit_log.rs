@@ -181,9 +181,12 @@ pub fn read(
                 .ok_or_else(|| {
                     anyhow!("the audit state kept in your home is damaged; run `sealdrop audit verify --full`")
                 })?;
-            heads = memory.heads().ok_or_else(|| {
-                anyhow!("the audit state kept in your home predates the log's program heads; run `sealdrop audit verify --full` once")
-            })?;
+            heads = memory
+                .heads()
+                .filter(|h| seen.heads().is_ok_and(|root| *root == h.root()))
+                .ok_or_else(|| {
+                    anyhow!("the audit state kept in your home predates the log's program heads, or is damaged; run `sealdrop audit verify --full` once")
+                })?;
         }
     }
 

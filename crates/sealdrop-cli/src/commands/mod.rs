@@ -94,6 +94,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Program(ProgramCommand::SetRetention { program, days }) => {
             program::set_retention(&ctx, &program, days)
         }
+        Command::Program(ProgramCommand::Witnesses {
+            program,
+            witnesses,
+            threshold,
+            none: _,
+        }) => program::set_witnesses(&ctx, &program, &witnesses, threshold),
         Command::Grant {
             program,
             to,

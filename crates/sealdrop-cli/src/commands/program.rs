@@ -337,6 +337,51 @@ pub fn set_retention(ctx: &Ctx, program: &str, days: u32) -> Result<()> {
     Ok(())
 }
 
+/// `program witnesses`: the witnesses (and how many of them) the
+/// program's clients require, in a new descriptor version. No specs is
+/// `--none`.
+pub fn set_witnesses(
+    ctx: &Ctx,
+    program: &str,
+    specs: &[String],
+    threshold: Option<u8>,
+) -> Result<()> {
+    let id = parse_program(program)?;
+    let mut witnesses = Vec::new();
+    for spec in specs {
+        let w = sealdrop_client::witnesses::parse(spec)?;
+        witnesses.push(sealdrop_proto::descriptor::ProgramWitness {
+            name: w.name().to_owned(),
+            key: *w.public_key(),
+        });
+    }
+    let count = u8::try_from(witnesses.len())
+        .ok()
+        .filter(|n| usize::from(*n) <= sealdrop_proto::descriptor::MAX_WITNESSES)
+        .ok_or_else(|| anyhow::anyhow!("a program has at most 16 witnesses"))?;
+    let threshold = threshold.unwrap_or(count);
+    if threshold > count || (threshold == 0) != (count == 0) {
+        bail!("--threshold must be between 1 and the {count} witness(es) given");
+    }
+    let next = change(ctx, &id, |d| {
+        d.set_witnesses(witnesses, threshold);
+        Ok(())
+    })?;
+    let body = next.unverified_body();
+    let (version, have) = (body.version, body.witnesses.len());
+    ctx.out.show(
+        || {
+            if have == 0 {
+                format!("Program {id}: no witnesses (descriptor version {version}). Clients can no longer tell a server that shows one shopper an old recipient list for one upload.")
+            } else {
+                format!("Program {id}: {threshold} of {have} witness(es) must vouch (descriptor version {version}).")
+            }
+        },
+        || json!({"id": id.to_string(), "version": version, "witnesses": have, "threshold": threshold}),
+    );
+    Ok(())
+}
+
 pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
     let id = parse_program(program)?;
     let (mut state, _, client) = ctx.connect()?;
@@ -350,6 +395,14 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
             .collect::<Vec<_>>()
     };
     let (managers, recipients) = (people(&d.managers), people(&d.recipients));
+    let witnesses: Vec<(String, String)> = d
+        .witnesses
+        .iter()
+        .map(|w| {
+            // A valid key name: no control character, no space.
+            (w.name.clone(), data_encoding::BASE64.encode(&w.key))
+        })
+        .collect();
     ctx.out.show(
         || {
             let mut t = format!(
@@ -374,6 +427,14 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
             for (id, fp) in &recipients {
                 t.push_str(&format!("  {id}  {fp}\n"));
             }
+            if d.witnesses.is_empty() {
+                t.push_str("Witnesses: none (see `sealdrop program witnesses`)\n");
+            } else {
+                t.push_str(&format!("Witnesses ({} of them must vouch):\n", d.witness_threshold));
+                for (name, key) in &witnesses {
+                    t.push_str(&format!("  {name}={key}\n"));
+                }
+            }
             t.trim_end().to_owned()
         },
         || {
@@ -382,7 +443,9 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
                    "confirmed": confirmed,
                    "questionnaire_version": d.questionnaire_version, "retention_days": d.retention_days,
                    "managers": managers.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>(),
-                   "recipients": recipients.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>()})
+                   "recipients": recipients.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>(),
+                   "witnesses": witnesses.iter().map(|(n, k)| json!({"name": n, "key": k})).collect::<Vec<_>>(),
+                   "witness_threshold": d.witness_threshold})
         },
     );
     Ok(())

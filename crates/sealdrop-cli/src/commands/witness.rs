@@ -64,7 +64,10 @@ pub fn witness(ctx: &Ctx) -> Result<()> {
     // audit has yet to match with the data.
     let memory = state.witness.clone().or_else(|| state.audit.clone());
     let progress = crate::output::Progress::open_ended(&ctx.out, "verifying the log");
-    let view = audit_log::read(&client, &pins, memory.as_ref(), false, &progress)?;
+    // A memory from before the heads line holds no heads to start from:
+    // this run reads the whole log once.
+    let full = memory.as_ref().is_some_and(|m| m.heads.is_none());
+    let view = audit_log::read(&client, &pins, memory.as_ref(), full, &progress)?;
     progress.finish();
     let view = view.map_err(|(what, why)| anyhow!("not cosigned: {what}: {why}"))?;
     // After a restore, the checkpoint verified when it was followed binds

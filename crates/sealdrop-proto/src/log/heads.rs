@@ -1,7 +1,7 @@
 //! Program heads: every checkpoint commits to each program's newest
 //! descriptor, so that a shopper can learn, from one short proof, which
 //! version of its program's recipient list is current (`docs/PROTOCOL.md`
-//! §14.12).
+//! §14.13).
 //!
 //! ```text
 //! head_leaf  = HEADS_LEAF label ‖ program_id[16] ‖ u64 version ‖ digest descriptor

@@ -124,6 +124,8 @@ struct HeadsLog {
     changes: Vec<(u64, Head)>,
     current: HeadsMap,
     root: Digest,
+    /// `root` is behind `current` (until the batch is settled).
+    stale: bool,
 }
 
 impl Default for HeadsLog {
@@ -133,6 +135,7 @@ impl Default for HeadsLog {
             changes: Vec::new(),
             root: current.root(),
             current,
+            stale: false,
         }
     }
 }
@@ -158,7 +161,15 @@ impl HeadsLog {
             };
             self.changes.push((index, head));
             self.current.set(head);
+            self.stale = true;
+        }
+    }
+
+    /// Recomputes the root once after a batch of leaves, not per leaf.
+    fn settle(&mut self) {
+        if self.stale {
             self.root = self.current.root();
+            self.stale = false;
         }
     }
 
@@ -199,6 +210,7 @@ impl LogTree {
                 state.heads.push(have + i as u64, data);
                 state.tree.push(h);
             }
+            state.heads.settle();
         }
         self.head()
     }

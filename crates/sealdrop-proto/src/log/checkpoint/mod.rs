@@ -26,9 +26,9 @@
 //! and the note parser refuses NUL and every other control character except
 //! `'\n'`, as signed-note requires. So no byte string is both a labelled
 //! message and a note text, and no signature over one verifies as a
-//! signature over the other. Likewise a cosigned message (five lines, the
-//! second `time …`) is never a checkpoint body (three or four lines, the
-//! second decimal digits only).
+//! signature over the other. Likewise a cosigned message (five or six
+//! lines, the second `time …`) is never a checkpoint body (three or four
+//! lines, the second decimal digits only).
 //!
 //! [`tlog-checkpoint`]: https://c2sp.org/tlog-checkpoint
 //! [`signed-note`]: https://c2sp.org/signed-note
