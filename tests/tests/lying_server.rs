@@ -1483,3 +1483,72 @@ fn a_fake_409_never_moves_a_shopper_back_to_an_old_list() {
     assert_eq!(stored, 0, "an upload sealed to the revoked reader");
     assert_eq!(sam.json(&["programs"])[0]["version"], 3);
 }
+
+/// A program whose descriptor names a witness, and a reviewer and an
+/// auditor who give no `--witness` flag: the reviewer's release waits
+/// for the witness's next run, and when the server stops serving the
+/// witness's cosignatures (as it would to show someone a history the
+/// witness never saw), the reviewer decrypts nothing more and auditors,
+/// after a clean audit and fresh, name the program.
+#[test]
+fn a_programs_own_witnesses_are_required_without_any_flag() {
+    let (server, liar, ada, program) = manager_behind_liar();
+    let witness = new_auditor(&server, &ada, &program);
+    let cosigned = witness.json(&["audit", "witness"]);
+    let spec = format!(
+        "{}={}",
+        cosigned["witness"].as_str().unwrap(),
+        cosigned["key"].as_str().unwrap()
+    );
+    ada.json(&["program", "witnesses", &program, "--witness", &spec]);
+    let token = ada.json(&["invite", "staff"]);
+    let (rita, rita_id, rita_fp) =
+        enrolled_via(&liar.url, "Rita", token["token"].as_str().unwrap());
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
+    let auditor_via_liar = |name: &str| {
+        let (auditor, _, _) = enrolled_via(&liar.url, name, &operator_token(&server, "auditor"));
+        auditor_confirms(&auditor, &ada, &program);
+        auditor
+    };
+    let audited = auditor_via_liar("Auditor");
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    submit(&shopper, &key, &program, &example_report(), &[]);
+
+    let out = rita.home.path().join("out");
+    let fetch = || {
+        let o = rita.run(&["fetch", "--out", out.to_str().unwrap(), "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)))
+    };
+    let first = fetch();
+    assert_eq!(first["waiting"].as_array().unwrap().len(), 1, "{first}");
+    witness.json(&["audit", "witness"]);
+    let second = fetch();
+    assert_eq!(second["fetched"].as_array().unwrap().len(), 1, "{second}");
+    witness.json(&["audit", "witness"]);
+    let (clean, _) = audit(&audited);
+    assert!(clean.is_empty(), "{clean:?}");
+    let fresh = auditor_via_liar("Fresh");
+
+    liar.intercept(
+        "GET",
+        |p| p == "/v1/log/checkpoint/cosigned",
+        |_| Some((200, br#"{"notes":[]}"#.to_vec())),
+    );
+    submit(&shopper, &key, &program, &example_report(), &[]);
+    let third = fetch();
+    let failed = third["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{third}");
+    assert!(failed[0].to_string().contains("do not vouch"), "{third}");
+    for who in [&audited, &fresh] {
+        let (failures, _) = audit(who);
+        assert!(
+            failures
+                .iter()
+                .any(|(item, why)| *item == format!("program {program}")
+                    && why.contains("the witnesses its descriptor names")),
+            "{failures:?}"
+        );
+    }
+}

@@ -33,7 +33,7 @@ const CLOCK_SKEW_SECS: u64 = 300;
 
 /// The witnesses to require, how many of them, and how recent their
 /// cosignatures must be.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Trusted {
     witnesses: Vec<Witness>,
     need: usize,

@@ -536,6 +536,24 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
             ));
         }
     }
+    // Each program's own witnesses, as its descriptor names them, saw the
+    // history verified above (in addition to any given as flags).
+    if let Some(view) = &log {
+        for (id, chain) in &chains {
+            let Some(current) = chain.last() else {
+                continue;
+            };
+            let vouched =
+                sealdrop_client::witnesses::Trusted::of_program(current.unverified_body())
+                    .and_then(|own| own.vouch(&client, &pins.0, &pins.1, &view.checkpoint));
+            if let Err(why) = vouched {
+                failures.push((
+                    format!("program {id}"),
+                    format!("the witnesses its descriptor names: {why}"),
+                ));
+            }
+        }
+    }
     // The pins hold whatever the verdict: the next run compares with them.
     // (Saved only when they moved: the home also carries the audit memory.)
     if state.programs != pins_before {

@@ -129,24 +129,38 @@ enum Fetched {
 impl WitnessGate {
     /// `kept`: the checkpoint this home kept (checked at the command's
     /// start), which the vouched one must extend; it then replaces it.
+    ///
+    /// Every set in `required` must vouch (the witnesses this reader gave
+    /// as flags, the program's own): what is covered is the least any of
+    /// them covers.
     fn open(
         client: &Client,
         log: &([u8; 32], String),
-        trusted: &super::witness::Trusted,
+        required: &[&super::witness::Trusted],
         kept: &mut Option<String>,
     ) -> Result<Option<Self>> {
-        if trusted.is_empty() {
+        let required: Vec<_> = required.iter().filter(|t| !t.is_empty()).collect();
+        if required.is_empty() {
             return Ok(None);
         }
+        let vouch = |vouched: &sealdrop_proto::log::checkpoint::Checkpoint| {
+            let mut covered = u64::MAX;
+            for trusted in &required {
+                covered = covered.min(
+                    trusted
+                        .vouch(client, &log.0, &log.1, vouched)
+                        .map_err(|why| why.to_string())?,
+                );
+            }
+            Ok::<u64, String>(covered)
+        };
         // A witness may cosign between the two requests, past the
         // checkpoint just fetched: then once more with a newer one.
         let mut attempt = 0;
         let (vouched, note, covered) = loop {
             let note = client.log_checkpoint()?;
             let vouched = sealdrop_client::log_check::checkpoint(&note, &log.1, &log.0)?;
-            let covered = trusted
-                .vouch(client, &log.0, &log.1, &vouched)
-                .map_err(|why| why.to_string());
+            let covered = vouch(&vouched);
             attempt += 1;
             if covered.is_ok() || attempt == 2 {
                 break (vouched, note, covered);
@@ -206,7 +220,8 @@ struct Reader<'a> {
     client: &'a Client,
     me: &'a SecretIdentity,
     log: &'a ([u8; 32], String),
-    witnesses: Option<&'a WitnessGate>,
+    /// Per program: the witnesses its reports wait for, if any.
+    witnesses: &'a BTreeMap<String, Option<WitnessGate>>,
 }
 
 /// Verifies one report and writes its folder; returns the folder, or that
@@ -242,7 +257,7 @@ fn fetch_one(
         ),
         other => anyhow!(other),
     })?;
-    if let Some(gate) = witnesses
+    if let Some(Some(gate)) = witnesses.get(&entry.program)
         && let Some(covered) =
             gate.admits(client, verified.checkpoint(), verified.release_leaf())?
     {
@@ -369,12 +384,21 @@ pub fn fetch(
     // Four at a time: most of the time is waiting on the network.
     let progress = crate::output::Progress::new(&ctx.out, "fetching", todo.len());
     let shoppers = Shoppers::default();
-    let gate = WitnessGate::open(&client, &log, trusted, &mut state.log_seen)?;
+    // The witnesses the reader named and those each program's descriptor
+    // names: both must vouch. Asked once per program, not per report.
+    let mut gates: BTreeMap<String, Option<WitnessGate>> = BTreeMap::new();
+    for (program, chain) in &chains {
+        if let Ok(authority) = chain {
+            let own = sealdrop_client::witnesses::Trusted::of_program(authority.current())?;
+            let gate = WitnessGate::open(&client, &log, &[trusted, &own], &mut state.log_seen)?;
+            gates.insert(program.clone(), gate);
+        }
+    }
     let reader = Reader {
         client: &client,
         me: &me,
         log: &log,
-        witnesses: gate.as_ref(),
+        witnesses: &gates,
     };
     let results = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
