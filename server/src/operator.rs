@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .parse()
                 .context("that is not a person ID (they start with `sd`)")?;
             let store = data.open_store()?;
-            if !store.disable_person(&id, now())? {
+            if store.disable_person(&id, now())?.is_none() {
                 bail!("no person {id} is enrolled on this server");
             }
             println!("Disabled {id}; their sessions have ended.");

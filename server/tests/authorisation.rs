@@ -138,6 +138,12 @@ fn every_role_against_every_endpoint() {
             &["manager", "staff", "auditor", "shopper"],
         ),
         (
+            "GET",
+            format!("/v1/programs/{p}/current?after=1&kept={log_size}"),
+            None,
+            &["manager", "staff", "auditor", "shopper"],
+        ),
+        (
             "POST",
             format!("/v1/programs/{p}/grants"),
             Some("{}"),

@@ -15,7 +15,6 @@ use sealdrop_client::{Client, ClientError, Submitted, log_check};
 use sealdrop_proto::codec::Decode as _;
 use sealdrop_proto::descriptor::{self, DescriptorChain, SignedDescriptor};
 use sealdrop_proto::log::entry::LogEntry;
-use sealdrop_proto::log::heads::Head;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ContentKey, SealedReport};
 use sealdrop_proto::signed::Signed;
@@ -120,46 +119,48 @@ pub struct Distrusted(pub String);
 
 fn prove_current(client: &Client, program: &Program) -> Result<Current> {
     let key = program.log_key()?;
-    let note = client.log_checkpoint()?;
-    let checkpoint = log_check::checkpoint(&note, &program.log_origin, &key)
+    let kept = program
+        .log_checkpoint
+        .as_ref()
+        .map(|note| {
+            log_check::checkpoint(note.as_bytes(), &program.log_origin, &key).context(
+                "the log checkpoint kept in your home does not verify: your home is damaged",
+            )
+        })
+        .transpose()?;
+    let pinned = program.descriptor()?;
+    let held = pinned.unverified_body().version;
+    let id = pinned.unverified_body().program_id;
+    // One request: the checkpoint, its consistency with the kept one, the
+    // head in it, and the versions after the pinned one.
+    let answer = client
+        .program_current(&id, kept.as_ref().map(|k| k.size()), held)
+        .context("the server will not prove which version of the program is current")?;
+    let checkpoint = log_check::checkpoint(answer.checkpoint.as_bytes(), &program.log_origin, &key)
         .context("the server's log checkpoint is refused")?;
-    if let Some(kept) = &program.log_checkpoint {
-        let kept = log_check::checkpoint(kept.as_bytes(), &program.log_origin, &key).context(
-            "the log checkpoint kept in your home does not verify: your home is damaged",
-        )?;
-        let proof = if kept.size() <= checkpoint.size() {
-            client.log_consistency(kept.size(), checkpoint.size())?
-        } else {
-            Vec::new()
-        };
-        log_check::extends(&kept, &checkpoint, &proof)
+    if let Some(kept) = &kept {
+        log_check::extends(kept, &checkpoint, &answer.consistency)
             .context("the server's log is not the one you saw before (tell your manager: the server may be dishonest)")?;
         // One size, one body: the log signed two statements of which
         // programs' lists are current at the same point of its history.
-        if kept.size() == checkpoint.size() && kept != checkpoint {
+        if kept.size() == checkpoint.size() && *kept != checkpoint {
             bail!(
                 "the server signed two different checkpoints of {} entries: it tells people different things about who may read (tell your manager: the server may be dishonest)",
                 kept.size()
             );
         }
     }
-    let pinned = program.descriptor()?;
-    let held = pinned.unverified_body().version;
-    let id = pinned.unverified_body().program_id;
-    let prove_at = |c: &sealdrop_proto::log::checkpoint::Checkpoint| -> Result<Head> {
-        let body = client
-            .program_head(&id, c.size())
-            .context("the server will not prove which version of the program is current")?;
-        Ok(log_check::head(c, &id, &body)?)
-    };
-    let mut head = prove_at(&checkpoint)?;
+    let mut head = log_check::head(&checkpoint, &id, &answer.head)?;
     // The program's witnesses recomputed the heads line of what they
     // cosigned: the newest head any of them vouches for counts, so a
     // server cannot show an old list past their last run. (Their
     // checkpoints must be fresh and extended by the server's current one.)
     let trusted = Trusted::of_program(pinned.unverified_body())?;
     for witnessed in trusted.vouching(client, &key, &program.log_origin, &checkpoint)? {
-        let theirs = prove_at(&witnessed)?;
+        let body = client
+            .program_head(&id, witnessed.size())
+            .context("the server will not prove which version of the program is current")?;
+        let theirs = log_check::head(&witnessed, &id, &body)?;
         if theirs.version > head.version {
             head = theirs;
         }
@@ -170,15 +171,15 @@ fn prove_current(client: &Client, program: &Program) -> Result<Current> {
             head.version
         );
     }
-    let all = client.descriptors(&id)?;
-    let version = |d: &SignedDescriptor| d.unverified_body().version;
-    let latest = all.last().map_or(0, version);
-    if latest < held {
+    if answer.current < held {
         bail!(
-            "the server offers version {latest} of the program, older than version {held} you have seen: refusing (a rollback)"
+            "the server offers version {} of the program, older than version {held} you have seen: refusing (a rollback)",
+            answer.current
         );
     }
-    if latest < head.version {
+    let version = |d: &SignedDescriptor| d.unverified_body().version;
+    let shown = answer.versions.last().map_or(held, version);
+    if shown < head.version {
         bail!(
             "the log says version {} of the program is current, but the server does not show it: it may be hiding a change of who may read your reports (tell your manager: the server may be dishonest)",
             head.version
@@ -188,7 +189,9 @@ fn prove_current(client: &Client, program: &Program) -> Result<Current> {
     let mut chain = DescriptorChain::resume_trusted(pinned);
     chain
         .accept(
-            all.iter()
+            answer
+                .versions
+                .iter()
                 .filter(|d| version(d) > held && version(d) <= head.version)
                 .cloned(),
         )
@@ -202,12 +205,16 @@ fn prove_current(client: &Client, program: &Program) -> Result<Current> {
     // Versions after the checkpoint: changes logged since, signed along
     // the chain by the program's managers.
     chain
-        .accept(all.into_iter().filter(|d| version(d) > head.version))
+        .accept(
+            answer
+                .versions
+                .into_iter()
+                .filter(|d| version(d) > head.version),
+        )
         .context("the program's new descriptor does not chain from the one you trust")?;
-    let descriptor = chain.current_signed().clone();
     Ok(Current {
-        descriptor,
-        checkpoint: String::from_utf8(note).context("the checkpoint is not UTF-8")?,
+        descriptor: chain.current_signed().clone(),
+        checkpoint: answer.checkpoint,
     })
 }
 

@@ -748,6 +748,72 @@ fn a_revocation_the_server_hides_reaches_no_shopper_upload() {
     assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 1);
 }
 
+/// Makes the liar answer `GET /v1/programs/{program}/current` (the n-th
+/// request, from 0, when `when(n)`) as a server that shows an older checkpoint
+/// (`note`, which it signed, with a true consistency proof to it and the
+/// head proven in it; `None` keeps the current one), lists only versions
+/// below `below` and calls the one before it current. `probe`, a client of
+/// the real server, fetches the proofs.
+fn show_old_state(
+    liar: &LyingProxy,
+    probe: Client,
+    program: &str,
+    note: Option<String>,
+    below: u64,
+    when: fn(usize) -> bool,
+) {
+    let id: ProgramId = program.parse().unwrap();
+    liar.on(
+        "GET",
+        |p| p.starts_with("/v1/programs/") && p.contains("/current"),
+        move |x, n| {
+            if !when(n) {
+                return;
+            }
+            let mut body: serde_json::Value = serde_json::from_slice(&x.body).unwrap();
+            if let Some(note) = &note {
+                let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+                let kept = x
+                    .path
+                    .split(['?', '&'])
+                    .find_map(|kv| kv.strip_prefix("kept="))
+                    .map(|k| k.parse::<u64>().unwrap());
+                let consistency: Vec<B64> = match kept {
+                    Some(k) if k <= size => probe
+                        .log_consistency(k, size)
+                        .unwrap()
+                        .iter()
+                        .map(|h| B64(h.to_vec()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                body["checkpoint"] = note.clone().into();
+                body["consistency"] = serde_json::to_value(consistency).unwrap();
+                body["head"] =
+                    serde_json::to_value(probe.program_head(&id, size).unwrap()).unwrap();
+            }
+            let versions: Vec<serde_json::Value> = body["versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| {
+                    let d: SignedDescriptor = serde_json::from_value::<B64>((*v).clone())
+                        .unwrap()
+                        .decode()
+                        .unwrap();
+                    d.unverified_body().version < below
+                })
+                .cloned()
+                .collect();
+            body["versions"] = versions.into();
+            if body["current"].as_u64().unwrap() >= below {
+                body["current"] = (below - 1).into();
+            }
+            x.body = serde_json::to_vec(&body).unwrap();
+        },
+    );
+}
+
 /// A descriptor change that lands between the shopper's proof of the
 /// program's head and its upload: the race `409 stale-list` is kept for,
 /// played by a server that shows an old checkpoint (from before Rita's
@@ -760,6 +826,7 @@ fn a_revocation_the_server_hides_reaches_no_shopper_upload() {
 #[test]
 fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
     let (server, liar, ada, program) = manager_behind_liar();
+    let (probe, _) = new_shopper(&server, &ada, &program);
     let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     let granted = grant(&ada, &program, &rita_id, &rita_fp);
     confirm(&rita, &program, &granted);
@@ -772,23 +839,9 @@ fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
         .to_owned();
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
 
-    liar.intercept(
-        "GET",
-        |p| p == "/v1/log/checkpoint",
-        move |_| Some((200, before.clone().into_bytes())),
-    );
-    liar.on("GET", is_descriptors, |x, n| {
-        if n < 2 {
-            let body: DescriptorChainBody = serde_json::from_slice(&x.body).unwrap();
-            let shown: Vec<SignedDescriptor> = body
-                .versions
-                .iter()
-                .map(|b| b.decode().unwrap())
-                .filter(|d: &SignedDescriptor| d.unverified_body().version < 3)
-                .collect();
-            x.body = chain_body(&shown);
-        }
-    });
+    // The shopper's two proofs (before sealing again, before the upload)
+    // are shown the old state; the one after the 409 the true one.
+    show_old_state(&liar, probe, &program, Some(before), 3, |n| n < 2);
     let synced = sam.json(&["sync"]);
     assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
     let sent = synced["sent"][0].as_str().unwrap();
@@ -808,6 +861,7 @@ fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
 #[test]
 fn a_stale_checkpoint_behind_a_newer_listing_is_refused() {
     let (server, liar, ada, program) = manager_behind_liar();
+    let (probe, _) = new_shopper(&server, &ada, &program);
     let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &program, &rita_id, &rita_fp);
     let sam = enrolled_shopper(&ada, &program);
@@ -818,11 +872,7 @@ fn a_stale_checkpoint_behind_a_newer_listing_is_refused() {
         .unwrap()
         .to_owned();
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
-    liar.intercept(
-        "GET",
-        |p| p == "/v1/log/checkpoint",
-        move |_| Some((200, before.clone().into_bytes())),
-    );
+    show_old_state(&liar, probe, &program, Some(before), u64::MAX, |_| true);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("rolled the program back"), "{refused}");
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
@@ -1378,6 +1428,7 @@ fn a_checkpoint_naming_an_old_recipient_list_is_named_and_never_cosigned() {
 #[test]
 fn with_a_witness_an_old_checkpoint_gets_no_upload() {
     let (server, liar, ada, program) = manager_behind_liar();
+    let (probe, _) = new_shopper(&server, &ada, &program);
     let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     let granted = grant(&ada, &program, &rita_id, &rita_fp);
     confirm(&rita, &program, &granted);
@@ -1404,21 +1455,7 @@ fn with_a_witness_an_old_checkpoint_gets_no_upload() {
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
     witness.json(&["audit", "witness"]);
 
-    liar.intercept(
-        "GET",
-        |p| p == "/v1/log/checkpoint",
-        move |_| Some((200, before.clone().into_bytes())),
-    );
-    liar.on("GET", is_descriptors, |x, _| {
-        let body: DescriptorChainBody = serde_json::from_slice(&x.body).unwrap();
-        let shown: Vec<SignedDescriptor> = body
-            .versions
-            .iter()
-            .map(|b| b.decode().unwrap())
-            .filter(|d: &SignedDescriptor| d.unverified_body().version < 4)
-            .collect();
-        x.body = chain_body(&shown);
-    });
+    show_old_state(&liar, probe, &program, Some(before), 4, |_| true);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("do not vouch"), "{refused}");
     let db_path = server.data.join("sealdrop.db");
@@ -1443,6 +1480,7 @@ fn with_a_witness_an_old_checkpoint_gets_no_upload() {
 #[test]
 fn a_fake_409_never_moves_a_shopper_back_to_an_old_list() {
     let (server, liar, ada, program) = manager_behind_liar();
+    let (probe, _) = new_shopper(&server, &ada, &program);
     let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
     grant(&ada, &program, &rita_id, &rita_fp);
     let sam = enrolled_shopper(&ada, &program);
@@ -1462,18 +1500,7 @@ fn a_fake_409_never_moves_a_shopper_back_to_an_old_list() {
     );
     // The listing stops before the revocation from the third request on:
     // after the shopper's two proofs, for the 409.
-    liar.on("GET", is_descriptors, |x, n| {
-        if n >= 2 {
-            let body: DescriptorChainBody = serde_json::from_slice(&x.body).unwrap();
-            let shown: Vec<SignedDescriptor> = body
-                .versions
-                .iter()
-                .map(|b| b.decode().unwrap())
-                .filter(|d: &SignedDescriptor| d.unverified_body().version < 3)
-                .collect();
-            x.body = chain_body(&shown);
-        }
-    });
+    show_old_state(&liar, probe, &program, None, 3, |n| n >= 2);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("rollback"), "{refused}");
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
@@ -1551,4 +1578,43 @@ fn a_programs_own_witnesses_are_required_without_any_flag() {
             "{failures:?}"
         );
     }
+}
+
+/// A shopper revocation the server acknowledges and never applies: it
+/// answers without forwarding. The manager's CLI calls it done only once
+/// the log proves the `disabled` leaf, so it fails loudly, and the
+/// shopper can still sign in (the server never applied it). Done honestly,
+/// the proof is kept as the manager's receipt.
+#[test]
+fn a_shopper_revocation_acknowledged_but_never_logged_is_not_called_done() {
+    let (server, liar, ada, program) = manager_behind_liar();
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    let pseudonym = key.id().to_string();
+    let answered = pseudonym.clone();
+    liar.intercept(
+        "POST",
+        |p| p.ends_with("/revocation"),
+        move |_| {
+            let body = serde_json::json!({"person": answered, "logged_at": now()});
+            Some((200, serde_json::to_vec(&body).unwrap()))
+        },
+    );
+    let refused = ada.fails(&["shopper", "revoke", "--program", &program, &pseudonym]);
+    assert!(refused.contains("does not prove"), "{refused}");
+    let mut again = Client::new(&server.url).unwrap();
+    again.sign_in(&key).unwrap();
+    drop(shopper);
+
+    liar.honest();
+    let receipts = ada.dir().join("change-receipts.jsonl");
+    let before = std::fs::read_to_string(&receipts).unwrap_or_default();
+    ada.json(&["shopper", "revoke", "--program", &program, &pseudonym]);
+    let after = std::fs::read_to_string(&receipts).unwrap();
+    let kept: Vec<serde_json::Value> = after[before.len()..]
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 1, "{after}");
+    assert_eq!(kept[0]["kind"], "disabled");
+    assert!(Client::new(&server.url).unwrap().sign_in(&key).is_err());
 }

@@ -93,6 +93,32 @@ pub struct HeadBody {
     pub path: Vec<B64>,
 }
 
+/// `GET /v1/programs/{program}/current` parameters: the size of the
+/// checkpoint the caller kept (for the consistency proof), and the
+/// descriptor version it holds (versions after it are listed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct CurrentQuery {
+    #[serde(default)]
+    pub kept: Option<u64>,
+    pub after: u64,
+}
+
+/// Everything a shopper checks before sealing or sending, in one answer:
+/// the latest checkpoint, its consistency proof from the kept size (empty
+/// when none was given, or when the kept size is beyond it), the program's
+/// head in it, the server's current version number, and the versions after
+/// `after` up to that one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CurrentBody {
+    pub checkpoint: String,
+    pub consistency: Vec<B64>,
+    pub head: HeadBody,
+    pub current: u64,
+    pub versions: Vec<B64>,
+}
+
 /// `POST /v1/log/cosignatures`: a checkpoint note the server signed, with
 /// the caller's cosignature line added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub const PROGRAMS: &str = "/v1/programs";
 pub const PROGRAM_DESCRIPTOR: &str = "/v1/programs/{program}/descriptor";
 pub const PROGRAM_DESCRIPTORS: &str = "/v1/programs/{program}/descriptors";
 pub const PROGRAM_HEAD: &str = "/v1/programs/{program}/head";
+pub const PROGRAM_CURRENT: &str = "/v1/programs/{program}/current";
 pub const PROGRAM_QUESTIONNAIRE: &str = "/v1/programs/{program}/questionnaire";
 pub const PROGRAM_SHOPPERS: &str = "/v1/programs/{program}/shoppers";
 pub const PROGRAM_SHOPPER_REVOCATION: &str = "/v1/programs/{program}/shoppers/{person}/revocation";

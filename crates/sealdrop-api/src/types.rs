@@ -244,6 +244,19 @@ pub struct DescriptorChainBody {
 }
 
 /// What a descriptor update did.
+/// `POST /v1/programs/{program}/shoppers/{person}/revocation`: when the
+/// shopper was disabled, and the inclusion proof of that `disabled` leaf
+/// (absent only for a shopper disabled before the server kept the leaf):
+/// the manager calls the revocation done only once it verifies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ShopperRevoked {
+    pub person: String,
+    pub logged_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::log::LogProof>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DescriptorAccepted {

@@ -219,6 +219,30 @@ impl Home {
         serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
     }
 
+    /// Where a manager's receipts of their own changes are kept: one JSON
+    /// line each, the leaf and its proof as the server gave them.
+    pub fn change_receipts(&self) -> PathBuf {
+        self.dir.join("change-receipts.jsonl")
+    }
+
+    /// Appends one line to [`Home::change_receipts`] (created 0600).
+    pub fn keep_change_receipt(&self, line: &serde_json::Value) -> Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        self.create_dir()?;
+        let path = self.change_receipts();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot keep the receipt in {}", path.display()))?;
+        let mut text = serde_json::to_vec(line)?;
+        text.push(b'\n');
+        file.write_all(&text)
+            .with_context(|| format!("cannot keep the receipt in {}", path.display()))
+    }
+
     pub fn save(&self, state: &State) -> Result<()> {
         self.create_dir()?;
         let text = serde_json::to_vec_pretty(state)?;

@@ -84,6 +84,17 @@ pub fn digests(path: &[B64]) -> Result<Vec<[u8; 32]>> {
         .collect()
 }
 
+/// [`Client::program_current`]'s answer, its parts decoded, nothing
+/// verified.
+#[derive(Debug)]
+pub struct ProgramCurrent {
+    pub checkpoint: String,
+    pub consistency: Vec<[u8; 32]>,
+    pub head: log::HeadBody,
+    pub current: u64,
+    pub versions: Vec<SignedDescriptor>,
+}
+
 /// Whether `POST /v1/reports` stored the report now or before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
@@ -466,18 +477,20 @@ impl Client {
     }
 
     /// Disables a shopper of the program (a lost laptop, a dismissed shopper).
+    /// Revokes a shopper; the answer carries the proof of its `disabled`
+    /// leaf, unverified.
     pub fn revoke_shopper(
         &self,
         program: &ProgramId,
         shopper: &sealdrop_proto::PersonId,
-    ) -> Result<()> {
-        Self::empty(
-            self.auth(self.agent.post(self.url(&r::fill(
+    ) -> Result<sealdrop_api::ShopperRevoked> {
+        let response = self
+            .auth(self.agent.post(self.url(&r::fill(
                 r::PROGRAM_SHOPPER_REVOCATION,
                 &[&program.to_string(), &shopper.to_string()],
             ))))
-            .send_empty()?,
-        )
+            .send_empty()?;
+        Self::answer(response)
     }
 
     pub fn grant(&self, program: &ProgramId, upload: &GrantUpload) -> Result<GrantAccepted> {
@@ -743,6 +756,44 @@ impl Client {
             return Err(ClientError::BadAnswer("the head proof is too long".into()));
         }
         Ok(body)
+    }
+
+    /// What a shopper checks before sealing or sending, in one request
+    /// (`log::CurrentBody`), unverified: the checkpoint note, the
+    /// consistency proof from `kept` leaves, the program's head, the
+    /// server's current version and the versions after `after`.
+    pub fn program_current(
+        &self,
+        program: &ProgramId,
+        kept: Option<u64>,
+        after: u64,
+    ) -> Result<ProgramCurrent> {
+        let path = r::fill(r::PROGRAM_CURRENT, &[&program.to_string()]);
+        let kept = kept.map_or(String::new(), |k| format!("&kept={k}"));
+        let body: log::CurrentBody = self.get(&format!("{path}?after={after}{kept}"))?;
+        let too_long = body.checkpoint.len() > sealdrop_proto::log::checkpoint::MAX_NOTE_LEN
+            || body.consistency.len() > 128
+            || body.head.path.len() > 64;
+        if too_long {
+            return Err(ClientError::BadAnswer(
+                "the program's current state is too long".into(),
+            ));
+        }
+        let versions = body
+            .versions
+            .iter()
+            .map(|b| {
+                b.decode()
+                    .map_err(|e| ClientError::BadAnswer(e.to_string()))
+            })
+            .collect::<Result<Vec<SignedDescriptor>>>()?;
+        Ok(ProgramCurrent {
+            checkpoint: body.checkpoint,
+            consistency: digests(&body.consistency)?,
+            head: body.head,
+            current: body.current,
+            versions,
+        })
     }
 
     /// The audit path of leaf `index` in the tree of `size` leaves.

@@ -20,11 +20,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use rand_core::UnwrapErr;
-use sealdrop_client::Client;
+use sealdrop_client::{Client, log_check};
 use sealdrop_proto::codec::Encode as _;
 use sealdrop_proto::descriptor::{ProgramDescriptor, SignedDescriptor};
 use sealdrop_proto::invite::{InviteBundle, ServerPins};
 use sealdrop_proto::keys::SigningSecret;
+use sealdrop_proto::log::checkpoint::Checkpoint;
 use sealdrop_proto::messages::Acknowledgement;
 use sealdrop_proto::report::{ReportContent, ReportSealer, SealedReport};
 use sealdrop_proto::signed::Signed;
@@ -81,6 +82,12 @@ struct Args {
     /// on this one in turn, each on a fresh store, and the ratio is printed.
     #[arg(long)]
     baseline_server: Option<PathBuf>,
+    /// After the HTTP run, submit this many more reports twice over: plain,
+    /// and each after the proof a shopper makes before every send (the
+    /// server's checkpoint, its consistency with the one kept, the
+    /// program's head proof, the descriptor listing), and print the ratio.
+    #[arg(long)]
+    head_proof: Option<usize>,
     /// Rounds of the comparison with `--baseline-server`.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -372,6 +379,45 @@ fn http_run(
     connections: usize,
     token: &str,
 ) -> Result<HttpRun> {
+    http_run_proving(server, f, reports, connections, token, false)
+}
+
+/// The shopper's proof before a send (`shopper-cli/src/send.rs`,
+/// `current_descriptor`), without witnesses: one request for the
+/// checkpoint, its consistency with the one this connection kept, the
+/// program's head in it and the versions after version 1, all checked.
+fn prove_head(
+    client: &Client,
+    f: &Fixture,
+    (key, origin): &([u8; 32], String),
+    kept: &mut Option<Checkpoint>,
+) -> Result<()> {
+    let id = f.descriptor.unverified_body().program_id;
+    let answer = client.program_current(&id, kept.as_ref().map(Checkpoint::size), 1)?;
+    let checkpoint = log_check::checkpoint(answer.checkpoint.as_bytes(), origin, key)?;
+    if let Some(old) = kept.as_ref() {
+        log_check::extends(old, &checkpoint, &answer.consistency)?;
+    }
+    let head = log_check::head(&checkpoint, &id, &answer.head)?;
+    let at_head = std::iter::once(&f.descriptor)
+        .chain(&answer.versions)
+        .find(|d| d.unverified_body().version == head.version)
+        .context("the head's version is not listed")?;
+    if sealdrop_proto::descriptor::hash_of(at_head) != head.descriptor {
+        bail!("the listed version is not the head");
+    }
+    *kept = Some(checkpoint);
+    Ok(())
+}
+
+fn http_run_proving(
+    server: &Server,
+    f: &Fixture,
+    reports: &[(SealedReport, Vec<u8>)],
+    connections: usize,
+    token: &str,
+    prove: bool,
+) -> Result<HttpRun> {
     let next = AtomicUsize::new(0);
     let latencies = Mutex::new(Vec::with_capacity(reports.len()));
     let start = Instant::now();
@@ -382,11 +428,28 @@ fn http_run(
                     let mut client = Client::new(&server.url)?;
                     client.set_token(Some(token.to_owned()));
                     let mut mine = Vec::new();
+                    let mut kept = None;
+                    // What the shopper pinned from its invite.
+                    let pins = if prove {
+                        let info = client.server_info()?;
+                        let key: [u8; 32] = info
+                            .log_key
+                            .0
+                            .as_slice()
+                            .try_into()
+                            .context("a log key of another length")?;
+                        Some((key, info.log_origin))
+                    } else {
+                        None
+                    };
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some((r, ct)) = reports.get(i) else { break };
                         let body = sealdrop_api::upload::body(&r.to_bytes(), &[ct]);
                         let t = Instant::now();
+                        if let Some(pins) = &pins {
+                            prove_head(&client, f, pins, &mut kept)?;
+                        }
                         let done = client.submit_raw(&body)?;
                         mine.push(t.elapsed());
                         if done.duplicate {
@@ -408,7 +471,6 @@ fn http_run(
         Ok(())
     })?;
     let elapsed = start.elapsed();
-    let _ = f;
     let mut l = latencies
         .into_inner()
         .map_err(|_| anyhow::anyhow!("poisoned"))?;
@@ -605,6 +667,29 @@ fn main() -> Result<()> {
         http_run(&server, &f, &extra, args.connections, &token)?;
         Ok(())
     };
+    // Plain, proven, plain again: the plain rate is their mean, so the
+    // store growing through the run weighs on both sides alike.
+    let head_proof = match args.head_proof {
+        Some(n) => {
+            eprintln!("submitting 3 × {n} more: plain, with the shopper's head proof, plain…");
+            let mut runs = Vec::new();
+            for prove in [false, true, false] {
+                let batch = seal_many(&f, n, &answers)?;
+                runs.push(http_run_proving(
+                    &server,
+                    &f,
+                    &batch,
+                    args.connections,
+                    &token,
+                    prove,
+                )?);
+            }
+            let plain = (runs[0].rate + runs[2].rate) / 2.0;
+            let plain_p50 = (runs[0].p50 + runs[2].p50) / 2;
+            Some((plain, plain_p50, runs[1].rate, runs[1].p50))
+        }
+        None => None,
+    };
     let then = args.audit_then.map(|n| move || more(n));
     let (audit, audit_again) = if args.audit {
         let (first, second) = audit_run(
@@ -650,6 +735,10 @@ fn main() -> Result<()> {
                     "reports": a.reports, "log_entries": a.log_new, "seconds": a.seconds, "session_seconds": a.session_seconds,
                     "reports_per_s": a.rate(), "ratio_to_verify_2_threads": a.rate() / verify,
                 })),
+                "head_proof": head_proof.map(|(plain, plain_p50, proven, proven_p50)| serde_json::json!({
+                    "plain_per_s": plain, "proven_per_s": proven, "ratio": proven / plain,
+                    "plain_p50_ms": plain_p50.as_secs_f64() * 1e3, "proven_p50_ms": proven_p50.as_secs_f64() * 1e3,
+                })),
                 "audit_incremental": audit_again.as_ref().map(|a| serde_json::json!({
                     "reports": a.reports, "log_entries": a.log_new, "seconds": a.seconds,
                     "session_seconds": a.session_seconds,
@@ -677,6 +766,14 @@ fn main() -> Result<()> {
             "HTTP / store bound             {:>10.2}",
             http.rate / store_only
         );
+        if let Some((plain, plain_p50, proven, proven_p50)) = head_proof {
+            println!(
+                "submit with the head proof     {proven:>10.0} /s   p50 {:.2} ms   (plain {plain:.0} /s, p50 {:.2} ms; ratio {:.2})",
+                proven_p50.as_secs_f64() * 1e3,
+                plain_p50.as_secs_f64() * 1e3,
+                proven / plain
+            );
+        }
         if let Some(c) = &compared {
             for (round, (this, base)) in c.this.iter().zip(&c.baseline).enumerate() {
                 println!(

@@ -80,8 +80,9 @@ pub trait Store: Send + Sync {
     fn person_record(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
     /// The shoppers enrolled in a program.
     fn shoppers(&self, program: &ProgramId) -> Result<Vec<Person>, StoreError>;
-    /// Disables a person and ends their sessions. False when unknown.
-    fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError>;
+    /// Disables a person (appending a `disabled` leaf the first time) and
+    /// ends their sessions: when, and that leaf. `None` when unknown.
+    fn disable_person(&self, id: &PersonId, now: u64) -> Result<Option<Disabled>, StoreError>;
 
     // Challenges and sessions, by hash.
     fn put_challenge(&self, hash: [u8; 32], expires_at: u64) -> Result<(), StoreError>;

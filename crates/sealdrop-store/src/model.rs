@@ -220,6 +220,14 @@ pub struct NewGrant {
     pub now: u64,
 }
 
+/// A disabled person: when, and the `disabled` leaf that records it
+/// (absent for a person disabled before the store kept it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disabled {
+    pub at: u64,
+    pub leaf: Option<u64>,
+}
+
 /// What a stored grant appended to the log, and what it left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantStored {

@@ -58,6 +58,9 @@ pub const ROUTES: &[(Method, &str, RouteFn)] = &[
     (Method::GET, r::PROGRAM_HEAD, || {
         web::get().to(programs::head)
     }),
+    (Method::GET, r::PROGRAM_CURRENT, || {
+        web::get().to(programs::current)
+    }),
     (Method::PUT, r::PROGRAM_QUESTIONNAIRE, || {
         web::put().to(programs::put_questionnaire)
     }),

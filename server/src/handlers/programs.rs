@@ -242,7 +242,7 @@ pub async fn head(
     let size = query.into_inner().size;
     let proof = blocking(&state, move |s| {
         visible_program(s, &who, &id)?;
-        if size == 0 || size > s.checkpoint_covering(0)?.head.size {
+        if size == 0 || size > s.store.log_head()?.size {
             return Err(ApiError::new(
                 ErrorCode::Invalid,
                 "The log has no checkpoint of that size; ask for the latest checkpoint first.",
@@ -254,13 +254,65 @@ pub async fn head(
             .ok_or_else(|| ApiError::not_found("program head at that size"))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(sealdrop_api::log::HeadBody {
+    Ok(HttpResponse::Ok().json(head_body(&proof)))
+}
+
+fn head_body(proof: &sealdrop_proto::log::heads::HeadProof) -> sealdrop_api::log::HeadBody {
+    sealdrop_api::log::HeadBody {
         version: proof.head.version,
         descriptor: B64(proof.head.descriptor.to_vec()),
         index: proof.index,
         count: proof.count,
         path: proof.path.iter().map(|h| B64(h.to_vec())).collect(),
-    }))
+    }
+}
+
+#[utoipa::path(get, path = "/v1/programs/{program}/current", tag = "programs",
+    params(("program" = String, Path, description = "program ID"), sealdrop_api::log::CurrentQuery),
+    responses((status = 200, body = sealdrop_api::log::CurrentBody), (status = 404, body = sealdrop_api::ErrorBody)))]
+pub async fn current(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<sealdrop_api::log::CurrentQuery>,
+) -> ApiResult<HttpResponse> {
+    let who = caller.require(READERS)?.clone();
+    let id = parse_program(&path)?;
+    let q = query.into_inner();
+    let body = blocking(&state, move |s| {
+        let program = visible_program(s, &who, &id)?;
+        let signed = s.checkpoint_covering(0)?;
+        let size = signed.head.size;
+        let consistency = match q.kept {
+            Some(kept) if kept <= size => s.store.log_consistency(kept, size)?,
+            _ => Vec::new(),
+        };
+        let head = s
+            .store
+            .log_heads_at(size)?
+            .prove(&id)
+            .ok_or_else(|| ApiError::not_found("program head"))?;
+        let current = program.current.unverified_body().version;
+        let versions = if q.after < current {
+            s.store
+                .descriptors(&id)?
+                .iter()
+                .filter(|d| d.unverified_body().version > q.after)
+                .map(B64::of)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(sealdrop_api::log::CurrentBody {
+            checkpoint: signed.note.clone(),
+            consistency: consistency.iter().map(|h| B64(h.to_vec())).collect(),
+            head: head_body(&head),
+            current,
+            versions,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Checks that `next` is the successor of the program's current descriptor,
@@ -524,7 +576,7 @@ pub async fn shoppers(
 #[utoipa::path(post, path = "/v1/programs/{program}/shoppers/{person}/revocation", tag = "programs",
     params(("program" = String, Path, description = "program ID (sdp…)"),
            ("person" = String, Path, description = "the shopper's pseudonym (sd…)")),
-    responses((status = 204), (status = 404, body = sealdrop_api::ErrorBody)))]
+    responses((status = 200, body = sealdrop_api::ShopperRevoked), (status = 404, body = sealdrop_api::ErrorBody)))]
 pub async fn revoke_shopper(
     state: web::Data<AppState>,
     caller: Caller,
@@ -534,7 +586,7 @@ pub async fn revoke_shopper(
     let (program, person) = path.into_inner();
     let id = parse_program(&program)?;
     let person: PersonId = person.parse().map_err(|_| ApiError::not_found("shopper"))?;
-    blocking(&state, move |s| {
+    let revoked = blocking(&state, move |s| {
         let program = visible_program(s, &manager, &id)?;
         if !program.current.unverified_body().is_manager(&manager.id) {
             return Err(ApiError::new(
@@ -547,10 +599,18 @@ pub async fn revoke_shopper(
             .person(&person)?
             .filter(|p| p.role == Role::Shopper && p.program == Some(id))
             .ok_or_else(|| ApiError::not_found("shopper"))?;
-        s.store.disable_person(&shopper.id, now())?;
-        Ok(())
+        let disabled = s
+            .store
+            .disable_person(&shopper.id, now())?
+            .ok_or_else(|| ApiError::not_found("shopper"))?;
+        let log = disabled.leaf.map(|leaf| s.log_proof(leaf)).transpose()?;
+        Ok(sealdrop_api::ShopperRevoked {
+            person: shopper.id.to_string(),
+            logged_at: disabled.at,
+            log,
+        })
     })
     .await?;
     tracing::info!("shopper revoked by a manager");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::Ok().json(revoked))
 }

@@ -186,11 +186,15 @@ pub struct ProvenIn<'a> {
     pub client: &'a Client,
     pub log: &'a ([u8; 32], String),
     pub kept: Option<String>,
+    /// Where each proven change's receipt is kept.
+    pub home: &'a crate::home::Home,
 }
 
 impl ProvenIn<'_> {
     /// `expected` is in the checkpoint `proof` names, which extends the
-    /// kept one.
+    /// kept one. The proof is kept as the manager's receipt of the change
+    /// (`change-receipts.jsonl` in the home): signed evidence of what the
+    /// server's log committed to, whatever it shows later.
     pub fn included(
         &self,
         proof: &sealdrop_api::log::LogProof,
@@ -200,6 +204,13 @@ impl ProvenIn<'_> {
         if let Some(kept) = &self.kept {
             extends_kept(self.client, self.log, kept, &checkpoint)?;
         }
+        self.home.keep_change_receipt(&serde_json::json!({
+            "kind": expected.kind_name(),
+            "entry": sealdrop_api::B64(expected.leaf_data()),
+            "proof": proof,
+            "log_origin": self.log.1,
+            "log_key": sealdrop_api::B64(self.log.0.to_vec()),
+        }))?;
         Ok(checkpoint)
     }
 }

@@ -46,8 +46,29 @@ pub fn shopper_revoke(ctx: &Ctx, program: &str, shopper: &str) -> Result<()> {
         .trim()
         .parse()
         .context("that is not a pseudonym ID (they start with `sd`)")?;
-    let (_, _, client) = ctx.connect()?;
-    client.revoke_shopper(&id, &person)?;
+    let (mut state, _, client) = ctx.connect()?;
+    let log = state.log_pins(&client)?;
+    let revoked = client.revoke_shopper(&id, &person)?;
+    // Done only once the log proves the `disabled` leaf, in a history
+    // extending the one this home kept.
+    let not_done = "the server says it revoked the shopper but does not prove that its log records it, so it may not have; check with `sealdrop shopper list`, and tell the operator";
+    let proof = revoked.log.as_ref().context(not_done)?;
+    let proven_in = super::log_follow::ProvenIn {
+        client: &client,
+        log: &log,
+        kept: state.log_seen.clone(),
+        home: &ctx.home,
+    };
+    proven_in
+        .included(
+            proof,
+            &sealdrop_proto::log::entry::LogEntry::Disabled {
+                person,
+                at: revoked.logged_at,
+            },
+        )
+        .context(not_done)?;
+    ctx.home.save(&state)?;
     ctx.out.show(
         || format!("Shopper {person} can no longer sign in or submit to program {id}."),
         || json!({"program": id.to_string(), "revoked": person.to_string()}),

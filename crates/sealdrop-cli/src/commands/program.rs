@@ -55,6 +55,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
         client: &client,
         log: &log,
         kept: state.log_seen.clone(),
+        home: &ctx.home,
     };
     proven_logged(&proven_in, &accepted, &first)?;
     client
@@ -263,6 +264,7 @@ pub fn change_if(
         client: &client,
         log: &log,
         kept: state.log_seen.clone(),
+        home: &ctx.home,
     };
     proven_logged(&proven_in, &accepted, &next)?;
     Ok(Changed::Signed(Box::new(next)))

@@ -226,6 +226,7 @@ pub fn grant(ctx: &Ctx, program: &str, to: &str, fingerprint: &str) -> Result<()
         client: &client,
         log: &log,
         kept: state.log_seen.clone(),
+        home: &ctx.home,
     };
     let authority = confirmed_authority(&client, &mut state, &program)?;
     let current = authority.current_signed();

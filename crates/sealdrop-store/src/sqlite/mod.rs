@@ -245,7 +245,7 @@ impl Store for SqliteStore {
         self.read(|c| people::shoppers(c, program))
     }
 
-    fn disable_person(&self, id: &PersonId, now: u64) -> Result<bool, StoreError> {
+    fn disable_person(&self, id: &PersonId, now: u64) -> Result<Option<Disabled>, StoreError> {
         let id = *id;
         self.write(move |c| people::disable(c, &id, now))
     }

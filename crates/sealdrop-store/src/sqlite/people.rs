@@ -305,30 +305,43 @@ pub(super) fn person(
     }
 }
 
-pub(super) fn disable(c: &Connection, id: &PersonId, now: u64) -> Result<bool, StoreError> {
-    let newly: bool = c
-        .prepare_cached("SELECT disabled_at IS NULL FROM people WHERE id = ?1")?
-        .query_row([&id.as_bytes()[..]], |r| r.get(0))
-        .optional()?
-        .unwrap_or(false);
-    if newly {
-        super::log::append(
-            c,
-            &LogEntry::Disabled {
-                person: *id,
-                at: now,
-            },
-        )?;
-    }
-    let changed = c.execute(
-        "UPDATE people SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
-        params![&id.as_bytes()[..], to_i64(now)?],
-    )?;
+pub(super) fn disable(
+    c: &Connection,
+    id: &PersonId,
+    now: u64,
+) -> Result<Option<Disabled>, StoreError> {
+    let found: Option<(Option<i64>, Option<i64>)> = c
+        .prepare_cached("SELECT disabled_at, disabled_leaf FROM people WHERE id = ?1")?
+        .query_row([&id.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((disabled_at, disabled_leaf)) = found else {
+        return Ok(None);
+    };
     c.execute(
         "DELETE FROM sessions WHERE person_id = ?1",
         [&id.as_bytes()[..]],
     )?;
-    Ok(changed > 0)
+    if let Some(at) = disabled_at {
+        return Ok(Some(Disabled {
+            at: to_u64(at),
+            leaf: disabled_leaf.map(to_u64),
+        }));
+    }
+    let leaf = super::log::append(
+        c,
+        &LogEntry::Disabled {
+            person: *id,
+            at: now,
+        },
+    )?;
+    c.execute(
+        "UPDATE people SET disabled_at = ?2, disabled_leaf = ?3 WHERE id = ?1",
+        params![&id.as_bytes()[..], to_i64(now)?, to_i64(leaf)?],
+    )?;
+    Ok(Some(Disabled {
+        at: now,
+        leaf: Some(leaf),
+    }))
 }
 
 pub(super) fn put_challenge(

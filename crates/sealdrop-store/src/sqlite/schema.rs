@@ -213,6 +213,11 @@ ALTER TABLE shopper_invites_5 RENAME TO shopper_invites;
 ALTER TABLE releases ADD COLUMN envelope_hash BLOB;
 CREATE INDEX releases_by_report_person ON releases(report_id, person_id);
 "#,
+    // 7: the `disabled` leaf of each disabled person, so that a manager who
+    // revokes a shopper (again) is shown the proof of it.
+    r#"
+ALTER TABLE people ADD COLUMN disabled_leaf INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.
