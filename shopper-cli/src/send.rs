@@ -95,7 +95,21 @@ pub struct Current {
 /// A failure other than not reaching the server is [`Distrusted`]: the
 /// server showed something the shopper must not rely on.
 pub fn current_descriptor(client: &Client, program: &Program) -> Result<Current> {
-    prove_current(client, program).map_err(|e| {
+    // A witness may cosign between the server's answer and the request
+    // for cosignatures, past the checkpoint just shown: then once more.
+    let not_vouched = |e: &anyhow::Error| {
+        e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<sealdrop_client::witnesses::WitnessError>(),
+                Some(sealdrop_client::witnesses::WitnessError::NotVouched(_))
+            )
+        })
+    };
+    let proven = match prove_current(client, program) {
+        Err(e) if not_vouched(&e) => prove_current(client, program),
+        other => other,
+    };
+    proven.map_err(|e| {
         let unreachable = e.chain().any(|c| {
             matches!(
                 c.downcast_ref::<ClientError>(),
@@ -202,8 +216,10 @@ fn prove_current(client: &Client, program: &Program) -> Result<Current> {
             head.version
         );
     }
-    // Versions after the checkpoint: changes logged since, signed along
-    // the chain by the program's managers.
+    // Versions after the checkpoint: changes logged since (or not yet),
+    // signed along the chain by the program's managers. They are followed
+    // so that a removal they make is never sealed around; the pinned
+    // version is the floor from then on.
     chain
         .accept(
             answer

@@ -1069,11 +1069,16 @@ fn an_invite_and_a_grant_by_a_removed_manager_are_named_by_auditors() {
     ]);
     let removal = removed["version"].as_i64().unwrap();
     let hidden = hide_version(&mut server, &program, removal);
-    let sam = Shopper::new();
-    sam.json(&["init"]);
-    let enrolled_by_bob = sam.json(&["enroll", &bobs_invite]);
+    // The shopper's CLI would notice (the log's head names the removal the
+    // listing hides) and refuse to use the program; the server enrols
+    // whoever presents the invite, which is what auditors judge.
+    let sam = SecretIdentity::generate(&mut rng());
+    Client::new(&server.url)
+        .unwrap()
+        .enrol_shopper(&InviteBundle::parse(&bobs_invite, now()).unwrap(), &sam)
+        .unwrap();
     put_back_version(&mut server, &program, removal, &hidden);
-    let sam_id = enrolled_by_bob["pseudonym"].as_str().unwrap().to_owned();
+    let sam_id = sam.id().to_string();
 
     server.stop();
     let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
@@ -1422,9 +1427,11 @@ fn a_checkpoint_naming_an_old_recipient_list_is_named_and_never_cosigned() {
 /// The same old checkpoint and hidden version as in
 /// `a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told`,
 /// for a program whose descriptor names a witness that cosigned after the
-/// revocation: the witness's checkpoint is newer than the one the server
-/// shows, so it does not vouch, and the shopper sends nothing at all. With
-/// the server honest again, the report goes out without the revoked key.
+/// revocation: the witness's newest checkpoint is newer than the one the
+/// server shows, so it does not vouch, and the shopper sends nothing at
+/// all, though the server also lists the witness's older cosignature (of a
+/// checkpoint the old one extends) first. With the server honest again,
+/// the report goes out without the revoked key.
 #[test]
 fn with_a_witness_an_old_checkpoint_gets_no_upload() {
     let (server, liar, ada, program) = manager_behind_liar();
@@ -1434,6 +1441,9 @@ fn with_a_witness_an_old_checkpoint_gets_no_upload() {
     confirm(&rita, &program, &granted);
     let witness = new_auditor(&server, &ada, &program);
     let cosigned = witness.json(&["audit", "witness"]);
+    // The witness's first cosignature, which the server will list first
+    // later on: from before the revocation, still within the age limit.
+    let first_cosigned = probe.log_checkpoints_cosigned().unwrap();
     let spec = format!(
         "{}={}",
         cosigned["witness"].as_str().unwrap(),
@@ -1456,6 +1466,23 @@ fn with_a_witness_an_old_checkpoint_gets_no_upload() {
     witness.json(&["audit", "witness"]);
 
     show_old_state(&liar, probe, &program, Some(before), 4, |_| true);
+    liar.on(
+        "GET",
+        |p| p == "/v1/log/checkpoint/cosigned",
+        move |x, _| {
+            let mut body: serde_json::Value = serde_json::from_slice(&x.body).unwrap();
+            let mut notes = first_cosigned.clone();
+            notes.extend(
+                body["notes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_str().unwrap().to_owned()),
+            );
+            body["notes"] = notes.into();
+            x.body = serde_json::to_vec(&body).unwrap();
+        },
+    );
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("do not vouch"), "{refused}");
     let db_path = server.data.join("sealdrop.db");

@@ -205,7 +205,7 @@ pub enum ProgramCommand {
     /// program without them cannot detect a server that shows a shopper an
     /// old list for one upload.
     #[command(
-        after_help = "Examples:\n  sealdrop program witnesses sdp… --witness sealdrop-witness/sd…=KEY --threshold 1\n  sealdrop program witnesses sdp… --none"
+        after_help = "Examples:\n  sealdrop program witnesses sdp… --witness sealdrop-witness/sd…=KEY --threshold 1 --max-age 2h\n  sealdrop program witnesses sdp… --none"
     )]
     Witnesses {
         program: String,
@@ -219,6 +219,12 @@ pub enum ProgramCommand {
         /// How many of them must vouch (default: all).
         #[arg(long)]
         threshold: Option<u8>,
+        /// How old a witness's newest cosignature may be for it to count:
+        /// a little more than how often the witnesses run (`audit witness
+        /// --every`). A server that shows an older cosignature gains at
+        /// most this long. 1m to 7d.
+        #[arg(long, value_name = "DURATION", default_value = "2h")]
+        max_age: String,
         /// Remove every witness.
         #[arg(long, conflicts_with_all = ["witnesses", "threshold"])]
         none: bool,

@@ -237,6 +237,8 @@ impl Home {
             .mode(0o600)
             .open(&path)
             .with_context(|| format!("cannot keep the receipt in {}", path.display()))?;
+        // Also when the file was there before, with looser permissions.
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         let mut text = serde_json::to_vec(line)?;
         text.push(b'\n');
         file.write_all(&text)

@@ -92,8 +92,8 @@ impl Trusted {
         })
     }
 
-    /// The witnesses a program's descriptor names, and its threshold; the
-    /// default age limit.
+    /// The witnesses a program's descriptor names, its threshold and its
+    /// age limit.
     pub fn of_program(
         descriptor: &sealdrop_proto::descriptor::ProgramDescriptor,
     ) -> Result<Self, WitnessError> {
@@ -109,7 +109,7 @@ impl Trusted {
         Ok(Self {
             witnesses,
             need: usize::from(descriptor.witness_threshold),
-            max_age: DEFAULT_MAX_AGE_SECS,
+            max_age: u64::from(descriptor.witness_max_age),
         })
     }
 
@@ -174,6 +174,10 @@ impl Trusted {
         })?;
         let mut vouching: Vec<&Witness> = Vec::new();
         let mut problems: Vec<String> = Vec::new();
+        // Each witness's newest verifying cosignature among the notes, in
+        // whatever order the server lists them: an older one it puts first
+        // does not stand for the witness.
+        let mut newest: Vec<Option<(u64, Checkpoint)>> = vec![None; self.witnesses.len()];
         for note in &notes {
             let Ok(signed) = SignedCheckpoint::parse_and_verify(note.as_bytes(), origin, log_key)
             else {
@@ -181,13 +185,13 @@ impl Trusted {
                 continue;
             };
             let witnessed = signed.checkpoint();
-            for w in &self.witnesses {
+            for (w, best) in self.witnesses.iter().zip(newest.iter_mut()) {
                 let lines: Vec<_> = signed
                     .signatures()
                     .iter()
                     .filter(|l| l.is_by(w.name(), &w.key_id()))
                     .collect();
-                if lines.is_empty() || vouching.iter().any(|v| v.public_key() == w.public_key()) {
+                if lines.is_empty() {
                     continue;
                 }
                 let Some(time) = lines
@@ -201,32 +205,43 @@ impl Trusted {
                     ));
                     continue;
                 };
-                // A time ahead of this clock (beyond the usual skew) would
-                // keep a frozen cosignature "fresh": it does not count.
-                if time > now().saturating_add(CLOCK_SKEW_SECS) {
-                    problems.push(format!(
-                        "{}'s newest cosignature is dated in the future; check this computer's clock, or the witness's",
-                        w.name()
-                    ));
-                    continue;
+                if best.as_ref().is_none_or(|(t, _)| time > *t) {
+                    *best = Some((time, witnessed.clone()));
                 }
-                let age = now().saturating_sub(time);
-                if age > self.max_age {
-                    problems.push(format!(
-                        "{} went quiet: its newest cosignature is {} old, over the {} allowed",
-                        w.name(),
-                        readable(age),
-                        readable(self.max_age)
-                    ));
-                    continue;
-                }
-                if let Err(why) = extends_now(client, witnessed, current) {
-                    problems.push(format!("{}: {why}", w.name()));
-                    continue;
-                }
-                vouching.push(w);
-                checkpoints.push(witnessed.clone());
             }
+        }
+        for (w, best) in self.witnesses.iter().zip(newest) {
+            let Some((time, witnessed)) = best else {
+                continue;
+            };
+            if vouching.iter().any(|v| v.public_key() == w.public_key()) {
+                continue;
+            }
+            // A time ahead of this clock (beyond the usual skew) would
+            // keep a frozen cosignature "fresh": it does not count.
+            if time > now().saturating_add(CLOCK_SKEW_SECS) {
+                problems.push(format!(
+                    "{}'s newest cosignature is dated in the future; check this computer's clock, or the witness's",
+                    w.name()
+                ));
+                continue;
+            }
+            let age = now().saturating_sub(time);
+            if age > self.max_age {
+                problems.push(format!(
+                    "{} went quiet: its newest cosignature is {} old, over the {} allowed",
+                    w.name(),
+                    readable(age),
+                    readable(self.max_age)
+                ));
+                continue;
+            }
+            if let Err(why) = extends_now(client, &witnessed, current) {
+                problems.push(format!("{}: {why}", w.name()));
+                continue;
+            }
+            vouching.push(w);
+            checkpoints.push(witnessed);
         }
         if vouching.len() >= self.need {
             return Ok(checkpoints);

@@ -7,6 +7,7 @@
 //!            ‖ u32 questionnaire_version ‖ u32 retention_days
 //!            ‖ list<identity, 1024> recipients ‖ u64 issued_at
 //!            ‖ list<witness, 16> witnesses ‖ u8 witness_threshold
+//!            ‖ u32 witness_max_age (seconds)
 //! identity   = ed25519_pk[32] ‖ x25519_pk[32]         (sets sorted by person ID)
 //! witness    = string<256> key_name ‖ ed25519_pk[32]  (sorted by key, unique keys)
 //! hash(d)    = SHA-256("sealdrop/v1/hash/program-descriptor\0" ‖ body(d))
@@ -32,6 +33,10 @@ pub const MAX_MANAGERS: usize = 16;
 pub const MAX_RECIPIENTS: usize = 1024;
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
 pub const MAX_WITNESSES: usize = 16;
+/// The longest a program may let its witnesses' cosignatures age: a week.
+pub const MAX_WITNESS_AGE_SECS: u32 = 7 * 24 * 3600;
+/// The shortest: a minute.
+pub const MIN_WITNESS_AGE_SECS: u32 = 60;
 /// Format 2 added the witnesses; format 1 is refused (no deployment
 /// predates it).
 const FORMAT: u16 = 2;
@@ -66,6 +71,11 @@ pub struct ProgramDescriptor {
     pub witnesses: Vec<ProgramWitness>,
     /// How many of them must vouch: 0 exactly when there are none.
     pub witness_threshold: u8,
+    /// How old, in seconds, the newest cosignature of a witness may be for
+    /// it to count: a little more than the witnesses' interval, so that a
+    /// server showing an older cosignature gains at most that long. 0
+    /// exactly when there are no witnesses.
+    pub witness_max_age: u32,
 }
 
 pub type SignedDescriptor = Signed<ProgramDescriptor>;
@@ -129,6 +139,7 @@ impl ProgramDescriptor {
             issued_at,
             witnesses: Vec::new(),
             witness_threshold: 0,
+            witness_max_age: 0,
         };
         d.validate()?;
         Ok(d)
@@ -166,12 +177,19 @@ impl ProgramDescriptor {
         self.recipients.retain(|r| r.id() != *id);
     }
 
-    /// Replaces the witnesses and threshold (validated when signed).
-    pub fn set_witnesses(&mut self, mut witnesses: Vec<ProgramWitness>, threshold: u8) {
+    /// Replaces the witnesses, threshold and age limit (validated when
+    /// signed). A key named twice is one witness.
+    pub fn set_witnesses(
+        &mut self,
+        mut witnesses: Vec<ProgramWitness>,
+        threshold: u8,
+        max_age: u32,
+    ) {
         witnesses.sort_by_key(|w| w.key);
         witnesses.dedup_by(|a, b| a.key == b.key);
         self.witnesses = witnesses;
         self.witness_threshold = threshold;
+        self.witness_max_age = max_age;
     }
 
     pub fn is_manager(&self, id: &PersonId) -> bool {
@@ -242,6 +260,17 @@ impl ProgramDescriptor {
                 "must be 1 to the number of witnesses, and 0 without witnesses",
             );
         }
+        let age_ok = if self.witnesses.is_empty() {
+            self.witness_max_age == 0
+        } else {
+            (MIN_WITNESS_AGE_SECS..=MAX_WITNESS_AGE_SECS).contains(&self.witness_max_age)
+        };
+        if !age_ok {
+            return invalid(
+                "witness_max_age",
+                "must be a minute to a week with witnesses, and 0 without",
+            );
+        }
         Ok(())
     }
 }
@@ -273,7 +302,8 @@ impl Encode for ProgramDescriptor {
             .list(&self.witnesses, |e, w| {
                 e.str(&w.name).raw(&w.key);
             })
-            .u8(self.witness_threshold);
+            .u8(self.witness_threshold)
+            .u32(self.witness_max_age);
     }
 }
 
@@ -305,6 +335,7 @@ impl Decode for ProgramDescriptor {
                 },
             )?,
             witness_threshold: d.u8("witness threshold")?,
+            witness_max_age: d.u32("witness max age")?,
         };
         check_strictly_sorted(&descriptor.managers, "managers", PublicIdentity::id)?;
         check_strictly_sorted(&descriptor.recipients, "recipients", PublicIdentity::id)?;

@@ -122,6 +122,7 @@ fn cast(seed: &str) -> Cast {
                 .to_bytes(),
         }],
         1,
+        7200,
     );
     let v2 = next.sign(&manager).unwrap();
     Cast {
@@ -215,7 +216,7 @@ fn generate() -> Vec<Vector> {
     let c = cast(seed);
     out.push(Vector {
         name: "program-descriptor",
-        tests: "a chain of signed<descriptor> v1 (genesis) and v2 (adds a recipient and a witness, threshold 1), signed by the manager; v2's hash and the descriptor fingerprint read out to confirm it",
+        tests: "a chain of signed<descriptor> v1 (genesis) and v2 (adds a recipient and a witness, threshold 1, cosignatures at most 2 h old), signed by the manager; v2's hash and the descriptor fingerprint read out to confirm it",
         expect: "valid",
         seed,
         fields: vec![

@@ -68,7 +68,7 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
 
     let enrolled = (|| -> Result<Program> {
         let mut client = Client::connect(&pins.server_url, pins.tls_cert_sha256)?;
-        client.enrol_shopper(&bundle, &pseudonym).map_err(|e| {
+        let enrolled = client.enrol_shopper(&bundle, &pseudonym).map_err(|e| {
             // The invite parsed as unexpired, and the manager registered it
             // before handing it over: refused as unknown or used means that
             // someone else used it first.
@@ -90,39 +90,40 @@ pub fn enroll(ctx: &Ctx, invite: &str) -> Result<()> {
             .and_then(|i| versions.get(i))
             .context("the server does not have the program version the invite names")?
             .clone();
-        let mut chain = DescriptorChain::pinned(named.clone(), &pins.descriptor_hash)
+        DescriptorChain::pinned(named.clone(), &pins.descriptor_hash)
             .context("the server's program descriptor is not the one the invite pins")?;
         verify_invite_against(&bundle.invite, &named).context("the invite does not check out")?;
-        chain
-            .accept(
-                versions
-                    .into_iter()
-                    .skip(usize::try_from(pins.descriptor_version)?),
-            )
-            .context("the program's later versions do not chain from the invite's")?;
-        let current = chain.current_signed().clone();
+        // From the invite's version to the one the log proves current, in
+        // the history that proved the enrolment (kept from now on).
+        let mut program = Program {
+            name: named.unverified_body().name.clone(),
+            server: pins.server_url.clone(),
+            tls_pin: pins.tls_cert_sha256.map(|h| B64(h.to_vec())),
+            log_key: B64(pins.log_key.to_vec()),
+            log_origin: pins.log_origin.clone(),
+            descriptor: B64::of(&named),
+            questionnaire: None,
+            pseudonym: SecretBytes::new(&pseudonym.to_secret_bytes()[..]),
+            pseudonym_id: pseudonym.id().to_string(),
+            enrolled_at: now(),
+            log_checkpoint: enrolled.log.map(|proof| proof.checkpoint),
+            earlier_logs: Vec::new(),
+        };
+        let proven = crate::send::current_descriptor(&client, &program)
+            .context("the program's later versions do not check out")?;
+        let current = proven.descriptor;
         let body = current.unverified_body();
         let questionnaire =
             client.questionnaire(&pins.program_id, Some(&body.questionnaire_digest))?;
         if questionnaire_digest(&questionnaire) != body.questionnaire_digest {
             bail!("the server's questionnaire is not the one the program descriptor names");
         }
-        Ok(Program {
-            name: body.name.clone(),
-            server: pins.server_url.clone(),
-            tls_pin: pins.tls_cert_sha256.map(|h| B64(h.to_vec())),
-            log_key: B64(pins.log_key.to_vec()),
-            log_origin: pins.log_origin.clone(),
-            descriptor: B64::of(&current),
-            questionnaire: Some(
-                String::from_utf8(questionnaire).context("the questionnaire is not UTF-8")?,
-            ),
-            pseudonym: SecretBytes::new(&pseudonym.to_secret_bytes()[..]),
-            pseudonym_id: pseudonym.id().to_string(),
-            enrolled_at: now(),
-            log_checkpoint: None,
-            earlier_logs: Vec::new(),
-        })
+        program.name = body.name.clone();
+        program.descriptor = B64::of(&current);
+        program.questionnaire =
+            Some(String::from_utf8(questionnaire).context("the questionnaire is not UTF-8")?);
+        program.log_checkpoint = Some(proven.checkpoint);
+        Ok(program)
     })();
     match enrolled {
         Ok(program) => {

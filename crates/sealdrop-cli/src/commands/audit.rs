@@ -540,7 +540,15 @@ pub fn verify(ctx: &Ctx, full: bool, trusted: &super::witness::Trusted) -> Resul
     // history verified above (in addition to any given as flags).
     if let Some(view) = &log {
         for (id, chain) in &chains {
-            let Some(current) = chain.last() else {
+            // The version the verified checkpoint's heads name, not the
+            // newest the listing shows (it may be past the checkpoint).
+            let at_head = view.heads.get(id).and_then(|h| {
+                usize::try_from(h.version)
+                    .ok()
+                    .and_then(|v| v.checked_sub(1))
+                    .and_then(|i| chain.get(i))
+            });
+            let Some(current) = at_head.or(chain.last()) else {
                 continue;
             };
             let vouched =

@@ -98,8 +98,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             program,
             witnesses,
             threshold,
+            max_age,
             none: _,
-        }) => program::set_witnesses(&ctx, &program, &witnesses, threshold),
+        }) => program::set_witnesses(&ctx, &program, &witnesses, threshold, &max_age),
         Command::Grant {
             program,
             to,

@@ -347,16 +347,26 @@ pub fn set_witnesses(
     program: &str,
     specs: &[String],
     threshold: Option<u8>,
+    max_age: &str,
 ) -> Result<()> {
+    use sealdrop_proto::descriptor::{MAX_WITNESS_AGE_SECS, MIN_WITNESS_AGE_SECS};
     let id = parse_program(program)?;
-    let mut witnesses = Vec::new();
+    let mut witnesses: Vec<sealdrop_proto::descriptor::ProgramWitness> = Vec::new();
     for spec in specs {
         let w = sealdrop_client::witnesses::parse(spec)?;
-        witnesses.push(sealdrop_proto::descriptor::ProgramWitness {
-            name: w.name().to_owned(),
-            key: *w.public_key(),
-        });
+        // The same key named twice is one witness.
+        if !witnesses.iter().any(|k| k.key == *w.public_key()) {
+            witnesses.push(sealdrop_proto::descriptor::ProgramWitness {
+                name: w.name().to_owned(),
+                key: *w.public_key(),
+            });
+        }
     }
+    let max_age = u32::try_from(sealdrop_client::witnesses::parse_age(max_age)?)
+        .ok()
+        .filter(|a| (MIN_WITNESS_AGE_SECS..=MAX_WITNESS_AGE_SECS).contains(a))
+        .ok_or_else(|| anyhow::anyhow!("--max-age must be between 1m and 7d"))?;
+    let max_age = if witnesses.is_empty() { 0 } else { max_age };
     let count = u8::try_from(witnesses.len())
         .ok()
         .filter(|n| usize::from(*n) <= sealdrop_proto::descriptor::MAX_WITNESSES)
@@ -366,7 +376,7 @@ pub fn set_witnesses(
         bail!("--threshold must be between 1 and the {count} witness(es) given");
     }
     let next = change(ctx, &id, |d| {
-        d.set_witnesses(witnesses, threshold);
+        d.set_witnesses(witnesses, threshold, max_age);
         Ok(())
     })?;
     let body = next.unverified_body();
@@ -376,10 +386,10 @@ pub fn set_witnesses(
             if have == 0 {
                 format!("Program {id}: no witnesses (descriptor version {version}). Clients can no longer tell a server that shows one shopper an old recipient list for one upload.")
             } else {
-                format!("Program {id}: {threshold} of {have} witness(es) must vouch (descriptor version {version}).")
+                format!("Program {id}: {threshold} of {have} witness(es) must vouch, each with a cosignature at most {max_age} s old (descriptor version {version}).")
             }
         },
-        || json!({"id": id.to_string(), "version": version, "witnesses": have, "threshold": threshold}),
+        || json!({"id": id.to_string(), "version": version, "witnesses": have, "threshold": threshold, "max_age": max_age}),
     );
     Ok(())
 }
@@ -432,7 +442,7 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
             if d.witnesses.is_empty() {
                 t.push_str("Witnesses: none (see `sealdrop program witnesses`)\n");
             } else {
-                t.push_str(&format!("Witnesses ({} of them must vouch):\n", d.witness_threshold));
+                t.push_str(&format!("Witnesses ({} of them must vouch, each cosigned within {} s):\n", d.witness_threshold, d.witness_max_age));
                 for (name, key) in &witnesses {
                     t.push_str(&format!("  {name}={key}\n"));
                 }
@@ -447,7 +457,7 @@ pub fn show(ctx: &Ctx, program: &str) -> Result<()> {
                    "managers": managers.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>(),
                    "recipients": recipients.iter().map(|(i, f)| json!({"id": i, "fingerprint": f})).collect::<Vec<_>>(),
                    "witnesses": witnesses.iter().map(|(n, k)| json!({"name": n, "key": k})).collect::<Vec<_>>(),
-                   "witness_threshold": d.witness_threshold})
+                   "witness_threshold": d.witness_threshold, "witness_max_age": d.witness_max_age})
         },
     );
     Ok(())
