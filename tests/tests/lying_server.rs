@@ -1238,7 +1238,6 @@ fn a_change_proven_in_a_history_shown_only_to_the_manager_is_not_done() {
 /// extends the checkpoint it followed to, so it refuses.
 #[test]
 fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
-    use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
     use sealdrop_proto::log::entry::LogEntry;
     use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
 
@@ -1286,22 +1285,7 @@ fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
         tree.push(leaf_hash(leaf));
         heads.apply(&LogEntry::from_leaf_data(leaf).unwrap());
     }
-    let seed: [u8; 32] = std::fs::read(server.data.join("log-key")).unwrap()[..32]
-        .try_into()
-        .unwrap();
-    let key = sealdrop_proto::keys::SigningSecret::from_seed(&seed);
-    let origin = Client::new(&server.url)
-        .unwrap()
-        .server_info()
-        .unwrap()
-        .log_origin;
-    let forged = SignedCheckpoint::sign(
-        Checkpoint::new(origin, leaves.len() as u64, tree.root())
-            .unwrap()
-            .with_heads(heads.root()),
-        &key,
-    )
-    .to_text();
+    let forged = sign_as_server(&server, leaves.len() as u64, tree.root(), heads.root());
     // The command's first two checkpoint requests (following the restore,
     // then the home's kept checkpoint) are answered honestly; the log
     // check after them sees the other history.
@@ -1345,7 +1329,6 @@ fn a_witness_after_a_restore_cosigns_only_the_history_it_followed_to() {
 /// it, after a clean audit and fresh; a witness refuses to cosign it.
 #[test]
 fn a_checkpoint_naming_an_old_recipient_list_is_named_and_never_cosigned() {
-    use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
     use sealdrop_proto::log::entry::LogEntry;
     use sealdrop_proto::log::heads::HeadsMap;
     use sealdrop_proto::log::merkle::{MerkleTree, leaf_hash};
@@ -1385,22 +1368,7 @@ fn a_checkpoint_naming_an_old_recipient_list_is_named_and_never_cosigned() {
         }
     }
     assert_ne!(true_heads.root(), old_heads.root());
-    let seed: [u8; 32] = std::fs::read(server.data.join("log-key")).unwrap()[..32]
-        .try_into()
-        .unwrap();
-    let key = sealdrop_proto::keys::SigningSecret::from_seed(&seed);
-    let origin = Client::new(&server.url)
-        .unwrap()
-        .server_info()
-        .unwrap()
-        .log_origin;
-    let forged = SignedCheckpoint::sign(
-        Checkpoint::new(origin, leaves.len() as u64, tree.root())
-            .unwrap()
-            .with_heads(old_heads.root()),
-        &key,
-    )
-    .to_text();
+    let forged = sign_as_server(&server, leaves.len() as u64, tree.root(), old_heads.root());
     liar.intercept(
         "GET",
         |p| p == "/v1/log/checkpoint",
@@ -1644,4 +1612,27 @@ fn a_shopper_revocation_acknowledged_but_never_logged_is_not_called_done() {
     assert_eq!(kept.len(), 1, "{after}");
     assert_eq!(kept[0]["kind"], "disabled");
     assert!(Client::new(&server.url).unwrap().sign_in(&key).is_err());
+}
+
+/// A checkpoint note the server signs with its own log key (read from its
+/// data directory), as a lying server would: of `size` leaves with `root`
+/// and the heads line `heads`.
+fn sign_as_server(server: &Server, size: u64, root: [u8; 32], heads: [u8; 32]) -> String {
+    use sealdrop_proto::log::checkpoint::{Checkpoint, SignedCheckpoint};
+    let seed: [u8; 32] = std::fs::read(server.data.join("log-key")).unwrap()[..32]
+        .try_into()
+        .unwrap();
+    let key = sealdrop_proto::keys::SigningSecret::from_seed(&seed);
+    let origin = Client::new(&server.url)
+        .unwrap()
+        .server_info()
+        .unwrap()
+        .log_origin;
+    SignedCheckpoint::sign(
+        Checkpoint::new(origin, size, root)
+            .unwrap()
+            .with_heads(heads),
+        &key,
+    )
+    .to_text()
 }
