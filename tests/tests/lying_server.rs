@@ -814,17 +814,23 @@ fn show_old_state(
     );
 }
 
-/// A descriptor change that lands between the shopper's proof of the
-/// program's head and its upload: the race `409 stale-list` is kept for,
-/// played by a server that shows an old checkpoint (from before Rita's
-/// revocation) and hides the new version from its first two listings.
-/// The upload is sealed to the old list; the server answers 409, the
-/// shopper seals again without Rita and is told that the refused upload
-/// was offered to a since-removed reader. (Once the listing shows the new
-/// version, the old checkpoint itself is refused: see
-/// `a_stale_checkpoint_behind_a_newer_listing_is_refused` below.)
-#[test]
-fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
+/// A program (Ada's) behind the liar; Rita granted and confirmed; Sam enrolled,
+/// with one report queued offline while Rita may read; the checkpoint of
+/// that moment (`before`); then Rita revoked (version 3). The world in which
+/// a server tries to make Sam seal to Rita anyway. `probe` is another
+/// shopper's client of the real server, for [`show_old_state`].
+struct RevokedAfterSealing {
+    server: Server,
+    liar: LyingProxy,
+    program: String,
+    probe: Client,
+    rita: Staff,
+    rita_id: String,
+    sam: Shopper,
+    before: String,
+}
+
+fn revoked_after_sealing() -> RevokedAfterSealing {
     let (server, liar, ada, program) = manager_behind_liar();
     let (probe, _) = new_shopper(&server, &ada, &program);
     let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
@@ -838,6 +844,39 @@ fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
         .unwrap()
         .to_owned();
     ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    RevokedAfterSealing {
+        server,
+        liar,
+        program,
+        probe,
+        rita,
+        rita_id,
+        sam,
+        before,
+    }
+}
+
+/// A descriptor change that lands between the shopper's proof of the
+/// program's head and its upload: the race `409 stale-list` is kept for,
+/// played by a server that shows an old checkpoint (from before Rita's
+/// revocation) and hides the new version from its first two listings.
+/// The upload is sealed to the old list; the server answers 409, the
+/// shopper seals again without Rita and is told that the refused upload
+/// was offered to a since-removed reader. (Once the listing shows the new
+/// version, the old checkpoint itself is refused: see
+/// `a_stale_checkpoint_behind_a_newer_listing_is_refused` below.)
+#[test]
+fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
+    let RevokedAfterSealing {
+        server: _server,
+        liar,
+        program,
+        probe,
+        rita,
+        rita_id,
+        sam,
+        before,
+    } = revoked_after_sealing();
 
     // The shopper's two proofs (before sealing again, before the upload)
     // are shown the old state; the one after the 409 the true one.
@@ -860,18 +899,15 @@ fn a_change_between_proof_and_upload_costs_one_refused_upload_and_is_told() {
 /// rollback. Nothing is sent, and `sync` exits non-zero.
 #[test]
 fn a_stale_checkpoint_behind_a_newer_listing_is_refused() {
-    let (server, liar, ada, program) = manager_behind_liar();
-    let (probe, _) = new_shopper(&server, &ada, &program);
-    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
-    grant(&ada, &program, &rita_id, &rita_fp);
-    let sam = enrolled_shopper(&ada, &program);
-    let visit = filled(&sam, "visit.json", &example_answers());
-    sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
-    let before = ada.json(&["audit", "checkpoint"])["note"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    let RevokedAfterSealing {
+        server,
+        liar,
+        program,
+        probe,
+        sam,
+        before,
+        ..
+    } = revoked_after_sealing();
     show_old_state(&liar, probe, &program, Some(before), u64::MAX, |_| true);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("rolled the program back"), "{refused}");
@@ -1474,14 +1510,14 @@ fn with_a_witness_an_old_checkpoint_gets_no_upload() {
 /// Rita again). It refuses, sends nothing more, and `sync` exits non-zero.
 #[test]
 fn a_fake_409_never_moves_a_shopper_back_to_an_old_list() {
-    let (server, liar, ada, program) = manager_behind_liar();
-    let (probe, _) = new_shopper(&server, &ada, &program);
-    let (_rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
-    grant(&ada, &program, &rita_id, &rita_fp);
-    let sam = enrolled_shopper(&ada, &program);
-    let visit = filled(&sam, "visit.json", &example_answers());
-    sam.json(&["submit", visit.to_str().unwrap(), "--offline"]);
-    ada.json(&["revoke", "--program", &program, "--from", &rita_id]);
+    let RevokedAfterSealing {
+        server,
+        liar,
+        program,
+        probe,
+        sam,
+        ..
+    } = revoked_after_sealing();
 
     let mut uploads = 0;
     liar.intercept(
