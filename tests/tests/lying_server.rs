@@ -1632,6 +1632,18 @@ fn a_shopper_revocation_acknowledged_but_never_logged_is_not_called_done() {
     );
     let refused = ada.fails(&["shopper", "revoke", "--program", &program, &pseudonym]);
     assert!(refused.contains("does not prove"), "{refused}");
+    liar.honest();
+    let future = pseudonym.clone();
+    liar.intercept(
+        "POST",
+        |p| p.ends_with("/revocation"),
+        move |_| {
+            let body = serde_json::json!({"person": future, "logged_at": now() + 86_400});
+            Some((200, serde_json::to_vec(&body).unwrap()))
+        },
+    );
+    let refused = ada.fails(&["shopper", "revoke", "--program", &program, &pseudonym]);
+    assert!(refused.contains("in the future"), "{refused}");
     let mut again = Client::new(&server.url).unwrap();
     again.sign_in(&key).unwrap();
     drop(shopper);

@@ -52,6 +52,14 @@ pub fn shopper_revoke(ctx: &Ctx, program: &str, shopper: &str) -> Result<()> {
     // Done only once the log proves the `disabled` leaf, in a history
     // extending the one this home kept.
     let not_done = "the server says it revoked the shopper but does not prove that its log records it, so it may not have; check with `sealdrop shopper list`, and tell the operator";
+    // The leaf's time is the server's word: one ahead of this clock would
+    // date the revocation after reports it should have stopped.
+    if revoked.logged_at > super::now().saturating_add(300) {
+        bail!(
+            "the server dates the revocation in the future ({}); check this computer's clock, and tell the operator",
+            sealdrop_api::time::utc(revoked.logged_at)
+        );
+    }
     let proof = revoked.log.as_ref().context(not_done)?;
     let proven_in = super::log_follow::ProvenIn {
         client: &client,
@@ -69,9 +77,17 @@ pub fn shopper_revoke(ctx: &Ctx, program: &str, shopper: &str) -> Result<()> {
         )
         .context(not_done)?;
     ctx.home.save(&state)?;
+    let when = sealdrop_api::time::utc(revoked.logged_at);
+    let earlier = revoked.logged_at.saturating_add(300) < super::now();
     ctx.out.show(
-        || format!("Shopper {person} can no longer sign in or submit to program {id}."),
-        || json!({"program": id.to_string(), "revoked": person.to_string()}),
+        || {
+            if earlier {
+                format!("Shopper {person} was already revoked on {when}; they cannot sign in or submit to program {id}.")
+            } else {
+                format!("Shopper {person} can no longer sign in or submit to program {id}.")
+            }
+        },
+        || json!({"program": id.to_string(), "revoked": person.to_string(), "revoked_at": revoked.logged_at}),
     );
     Ok(())
 }
