@@ -1684,3 +1684,41 @@ fn sign_as_server(server: &Server, size: u64, root: [u8; 32], heads: [u8; 32]) -
     )
     .to_text()
 }
+
+/// The server hides from a reviewer the version that made the program's
+/// witness required: her listing ends at the version she holds, and it
+/// takes reports sealed to that one. Her chain is short of the head the
+/// log names at the checkpoint her home keeps, so nothing of the program
+/// is decrypted, and she is told why.
+#[test]
+fn a_version_hidden_from_a_reviewer_decides_nothing() {
+    let mut server = Server::start();
+    let (ada, program) = manager_with_program(&server);
+    let (rita, rita_id, rita_fp) = staff_of(&server, &ada, "Rita");
+    let granted = grant(&ada, &program, &rita_id, &rita_fp);
+    confirm(&rita, &program, &granted);
+    let (shopper, key) = new_shopper(&server, &ada, &program);
+    let witness = new_auditor(&server, &ada, &program);
+    let cosigned = witness.json(&["audit", "witness"]);
+    let spec = format!(
+        "{}={}",
+        cosigned["witness"].as_str().unwrap(),
+        cosigned["key"].as_str().unwrap()
+    );
+    let named = ada.json(&["program", "witnesses", &program, "--witness", &spec]);
+    let version = named["version"].as_i64().unwrap();
+    hide_version(&mut server, &program, version);
+    let mut shopper = shopper;
+    shopper.sign_in(&key).unwrap();
+    submit(&shopper, &key, &program, &example_report(), &[]);
+
+    let out = rita.home.path().join("out");
+    let o = rita.run(&["fetch", "--out", out.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(v["fetched"].as_array().unwrap().len(), 0, "{v}");
+    let failed = v["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{v}");
+    assert!(failed[0].to_string().contains("hiding a change"), "{v}");
+    assert!(!o.status.success());
+}

@@ -349,6 +349,46 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The program's head at the checkpoint this home keeps (verified when the
+/// command connected, or just now by the witness gate) is a version of the
+/// chain this reader holds, with the same hash: the listing the chain came
+/// from is not cut short of what the log names current. One request per
+/// program.
+fn chain_reaches_head(
+    client: &Client,
+    log: &([u8; 32], String),
+    kept: Option<&str>,
+    authority: &ProgramAuthority,
+) -> std::result::Result<(), String> {
+    let Some(kept) = kept else {
+        return Ok(());
+    };
+    let checkpoint = sealdrop_client::log_check::checkpoint(kept.as_bytes(), &log.1, &log.0)
+        .map_err(|e| format!("the kept checkpoint does not verify: {e}"))?;
+    let id = authority.current().program_id;
+    let body = client
+        .program_head(&id, checkpoint.size())
+        .map_err(|e| format!("the server will not prove the program's current version: {e}"))?;
+    let head =
+        sealdrop_client::log_check::head(&checkpoint, &id, &body).map_err(|e| e.to_string())?;
+    let held = usize::try_from(head.version)
+        .ok()
+        .and_then(|v| v.checked_sub(1))
+        .and_then(|i| authority.versions().get(i));
+    match held {
+        Some(d) if sealdrop_proto::descriptor::hash_of(d) == head.descriptor => Ok(()),
+        Some(_) => Err(format!(
+            "the log's version {} of the program is not the one the server shows you: it shows two histories",
+            head.version
+        )),
+        None => Err(format!(
+            "the log says version {} of the program is current, but the server shows you only up to version {}: it is hiding a change",
+            head.version,
+            authority.current().version
+        )),
+    }
+}
+
 /// Returns the number of reports that failed.
 pub fn fetch(
     ctx: &Ctx,
@@ -387,12 +427,24 @@ pub fn fetch(
     // The witnesses the reader named and those each program's descriptor
     // names: both must vouch. Asked once per program, not per report.
     let mut gates: BTreeMap<String, Option<WitnessGate>> = BTreeMap::new();
+    let mut behind: Vec<(String, String)> = Vec::new();
     for (program, chain) in &chains {
         if let Ok(authority) = chain {
             let own = sealdrop_client::witnesses::Trusted::of_program(authority.current())?;
             let gate = WitnessGate::open(&client, &log, &[trusted, &own], &mut state.log_seen)?;
+            if let Err(why) =
+                chain_reaches_head(&client, &log, state.log_seen.as_deref(), authority)
+            {
+                behind.push((program.clone(), why));
+            }
             gates.insert(program.clone(), gate);
         }
+    }
+    // A chain the server cut short of what its own log names current (a
+    // version that added witnesses or removed someone, hidden from this
+    // reader) decides nothing.
+    for (program, why) in behind {
+        chains.insert(program, Err(why));
     }
     let reader = Reader {
         client: &client,
