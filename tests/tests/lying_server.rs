@@ -731,19 +731,17 @@ fn a_revocation_the_server_hides_reaches_no_shopper_upload() {
     let v3 = hide_version(&mut server, &program, 3);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("does not show it"), "{refused}");
-    let db_path = server.data.join("sealdrop.db");
-    let stored = || -> i64 {
-        let db = rusqlite::Connection::open(&db_path).unwrap();
-        db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
-            .unwrap()
-    };
-    assert_eq!(stored(), 0, "an upload sealed to the revoked reader");
+    assert_eq!(
+        reports_stored(&server),
+        0,
+        "an upload sealed to the revoked reader"
+    );
 
     put_back_version(&mut server, &program, 3, &v3);
     let synced = sam.json(&["sync"]);
     assert_eq!(synced["sent"].as_array().unwrap().len(), 1, "{synced}");
     assert_eq!(synced["offered_to_removed"], serde_json::json!([]));
-    assert_eq!(stored(), 1);
+    assert_eq!(reports_stored(&server), 1);
     assert_eq!(rita.json(&["inbox"]).as_array().unwrap().len(), 0);
     assert_eq!(ada.json(&["inbox"]).as_array().unwrap().len(), 1);
 }
@@ -911,11 +909,7 @@ fn a_stale_checkpoint_behind_a_newer_listing_is_refused() {
     show_old_state(&liar, probe, &program, Some(before), u64::MAX, |_| true);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("rolled the program back"), "{refused}");
-    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
-    let stored: i64 = db
-        .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, 0);
+    assert_eq!(reports_stored(&server), 0);
 }
 
 /// A revoke the server acknowledges and never applies or logs: it answers
@@ -1489,13 +1483,11 @@ fn with_a_witness_an_old_checkpoint_gets_no_upload() {
     );
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("do not vouch"), "{refused}");
-    let db_path = server.data.join("sealdrop.db");
-    let stored = || -> i64 {
-        let db = rusqlite::Connection::open(&db_path).unwrap();
-        db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
-            .unwrap()
-    };
-    assert_eq!(stored(), 0, "an upload sealed to the revoked reader");
+    assert_eq!(
+        reports_stored(&server),
+        0,
+        "an upload sealed to the revoked reader"
+    );
 
     liar.honest();
     let synced = sam.json(&["sync"]);
@@ -1534,11 +1526,11 @@ fn a_fake_409_never_moves_a_shopper_back_to_an_old_list() {
     show_old_state(&liar, probe, &program, None, 3, |n| n >= 2);
     let refused = sam.fails(&["sync"]);
     assert!(refused.contains("rollback"), "{refused}");
-    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
-    let stored: i64 = db
-        .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, 0, "an upload sealed to the revoked reader");
+    assert_eq!(
+        reports_stored(&server),
+        0,
+        "an upload sealed to the revoked reader"
+    );
     assert_eq!(sam.json(&["programs"])[0]["version"], 3);
 }
 
@@ -1721,4 +1713,11 @@ fn a_version_hidden_from_a_reviewer_decides_nothing() {
     assert_eq!(failed.len(), 1, "{v}");
     assert!(failed[0].to_string().contains("hiding a change"), "{v}");
     assert!(!o.status.success());
+}
+
+/// How many reports the server's database holds, read from its disk.
+fn reports_stored(server: &Server) -> i64 {
+    let db = rusqlite::Connection::open(server.data.join("sealdrop.db")).unwrap();
+    db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+        .unwrap()
 }
